@@ -1,0 +1,116 @@
+import { onnx } from 'onnx-proto';
+import type { AttrKind, AttrValue } from '../core/attributes';
+import { GraphBuildError } from '../core/errors';
+import type { Graph } from '../core/graph';
+import type { Node } from '../core/node';
+import { formatShape, sameShape } from '../core/shape';
+import type { Tensor } from '../core/tensor';
+import type { TensorData } from '../core/tensor-data';
+import { toTensorProto, toTypeProto } from './tensor-proto';
+
+export const DEFAULT_OPSET = 21;
+export const IR_VERSION = 10;
+
+export interface SerializeOptions {
+  /** 'inputs': parameters become graph inputs (training graphs); 'initializers': weights embedded. */
+  readonly paramsAs: 'inputs' | 'initializers';
+  /** Parameter values, required for 'initializers'. */
+  readonly paramValues?: ReadonlyMap<string, TensorData>;
+  readonly opset?: number;
+  readonly docString?: string;
+}
+
+/** The nodes, constants and parameters that the graph outputs depend on, in trace order. */
+function liveSet(graph: Graph): { nodes: Node[]; tensors: Set<Tensor> } {
+  const live = new Set<Tensor>();
+  const liveNodes = new Set<Node>();
+  const stack = graph.outputs.map((o) => o.tensor);
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (live.has(t)) continue;
+    live.add(t);
+    if (t.producer && !liveNodes.has(t.producer)) {
+      liveNodes.add(t.producer);
+      for (const i of t.producer.inputs) if (i) stack.push(i);
+    }
+  }
+  return { nodes: graph.nodes.filter((n) => liveNodes.has(n)), tensors: live };
+}
+
+function attributeProto(name: string, kind: AttrKind, value: AttrValue): onnx.AttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (kind) {
+    case 'int':
+      return onnx.AttributeProto.create({ name, type: T.INT, i: value as number });
+    case 'float':
+      return onnx.AttributeProto.create({ name, type: T.FLOAT, f: value as number });
+    case 'string':
+      return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(value as string) });
+    case 'ints':
+      return onnx.AttributeProto.create({ name, type: T.INTS, ints: [...(value as number[])] });
+    case 'floats':
+      return onnx.AttributeProto.create({ name, type: T.FLOATS, floats: [...(value as number[])] });
+    case 'tensor':
+      return onnx.AttributeProto.create({ name, type: T.TENSOR, t: toTensorProto(name, value as TensorData) });
+  }
+}
+
+function nodeProto(node: Node): onnx.NodeProto {
+  const inputs = node.inputs.map((t) => t?.name ?? '');
+  while (inputs.length > 0 && inputs[inputs.length - 1] === '') inputs.pop();
+  const attribute = Object.entries(node.attrs)
+    .filter((entry): entry is [string, AttrValue] => entry[1] !== undefined)
+    .map(([name, value]) => attributeProto(name, node.spec.attrKinds[name], value));
+  return onnx.NodeProto.create({
+    name: node.name,
+    opType: node.spec.opType,
+    input: inputs,
+    output: node.outputs.map((t) => t.name),
+    attribute,
+    docString: node.callSite,
+  });
+}
+
+const valueInfo = (t: Tensor) => onnx.ValueInfoProto.create({ name: t.name, type: toTypeProto(t.dtype, t.shape) });
+
+/** Serializes a traced graph into an ONNX ModelProto (IR 10, ai.onnx opset 21 by default). */
+export function toModelProto(graph: Graph, options: SerializeOptions): onnx.ModelProto {
+  const { nodes, tensors } = liveSet(graph);
+  const initializer: onnx.TensorProto[] = [];
+  const paramInputs: Tensor[] = [];
+  for (const p of graph.params) {
+    if (options.paramsAs === 'inputs') {
+      paramInputs.push(p.tensor);
+      continue;
+    }
+    if (!tensors.has(p.tensor)) continue;
+    const value = options.paramValues?.get(p.name);
+    if (!value) throw new GraphBuildError(`no value given for parameter '${p.name}'`);
+    if (value.dtype !== p.tensor.dtype || !sameShape(value.shape, p.tensor.shape)) {
+      throw new GraphBuildError(
+        `parameter '${p.name}' is ${p.tensor.dtype}${formatShape(p.tensor.shape)}, value is ${value.dtype}${formatShape(value.shape)}`,
+      );
+    }
+    initializer.push(toTensorProto(p.name, value));
+  }
+  for (const t of tensors) {
+    if (t.kind === 'constant') initializer.push(toTensorProto(t.name, t.value!));
+  }
+  const outputs = new Set(graph.outputs.map((o) => o.tensor));
+  const intermediates = nodes.flatMap((n) => n.outputs).filter((t) => !outputs.has(t));
+  return onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: 'cae-onnx',
+    producerVersion: '0.1.0',
+    docString: options.docString,
+    opsetImport: [{ domain: '', version: options.opset ?? DEFAULT_OPSET }],
+    graph: {
+      name: graph.name,
+      node: nodes.map(nodeProto),
+      input: [...graph.inputs, ...paramInputs].map(valueInfo),
+      output: graph.outputs.map((o) => valueInfo(o.tensor)),
+      initializer,
+      valueInfo: intermediates.map(valueInfo),
+    },
+  });
+}

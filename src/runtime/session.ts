@@ -1,0 +1,84 @@
+import * as fs from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
+import type { TensorData } from '../graph-builder/core/tensor-data';
+import { fromOrt, toOrt } from './tensor-convert';
+
+export interface SessionConfig {
+  /** Threads for one op (ORT intra-op pool); default: ORT's choice (all cores). */
+  readonly threads?: number;
+  readonly executionProviders?: ort.InferenceSession.ExecutionProviderConfig[];
+  readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  readonly enableProfiling?: boolean;
+}
+
+/** An ORT failure, annotated with the model code that built the failing node. */
+export class ModelRunError extends Error {
+  override name = 'ModelRunError';
+}
+
+/**
+ * An onnxruntime-node session over a cae-onnx model. ORT errors that name a node are rethrown with
+ * the source location recorded in that node's doc_string at build time.
+ */
+export class ModelSession {
+  private constructor(
+    readonly session: ort.InferenceSession,
+    private readonly callSites: ReadonlyMap<string, string>,
+  ) {}
+
+  /** From a model file (external data resolved next to it) or an in-memory ModelProto. */
+  static async create(model: string | onnx.ModelProto, config: SessionConfig = {}): Promise<ModelSession> {
+    const proto = typeof model === 'string' ? onnx.ModelProto.decode(fs.readFileSync(model)) : model;
+    const callSites = new Map<string, string>();
+    for (const n of proto.graph?.node ?? []) if (n.name && n.docString) callSites.set(n.name, n.docString);
+    const options: ort.InferenceSession.SessionOptions = {
+      interOpNumThreads: 1,
+      executionProviders: config.executionProviders ?? ['cpu'],
+      graphOptimizationLevel: config.graphOptimizationLevel ?? 'all',
+      enableProfiling: config.enableProfiling ?? false,
+    };
+    if (config.threads !== undefined) options.intraOpNumThreads = config.threads;
+    const session = await annotate(callSites, () =>
+      typeof model === 'string'
+        ? ort.InferenceSession.create(model, options)
+        : ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), options),
+    );
+    return new ModelSession(session, callSites);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the model; outputs are fresh host buffers (onnxruntime-node copies every output). */
+  async run(feeds: Readonly<Record<string, TensorData>>, fetches?: readonly string[]): Promise<Record<string, TensorData>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
+    const result = await annotate(this.callSites, () =>
+      fetches ? this.session.run(ortFeeds, [...fetches]) : this.session.run(ortFeeds),
+    );
+    const out: Record<string, TensorData> = {};
+    for (const [name, t] of Object.entries(result)) out[name] = fromOrt(t);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+async function annotate<T>(callSites: ReadonlyMap<string, string>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const node = /Name:'([^']+)'/.exec(message)?.[1] ?? /node\s+'?([^'\s]+)'?/.exec(message)?.[1];
+    const site = node ? callSites.get(node) : undefined;
+    throw new ModelRunError(site ? `${message}\n  node ${node} was built at ${site}` : message);
+  }
+}
