@@ -87,7 +87,8 @@ function readExternal(t: onnx.ITensorProto, modelDir: string): Uint8Array {
     let done = 0;
     while (done < length) {
       const n = fs.readSync(fd, out, done, length - done, offset + done);
-      if (n === 0) throw new Error(`${location} ends before tensor '${t.name}' (offset ${offset}, length ${length})`);
+      if (n === 0)
+        throw new Error(`${location} ends before tensor '${t.name}' (offset ${offset}, length ${length})`);
       done += n;
     }
   } finally {
@@ -101,7 +102,8 @@ export function readInitializers(file: string, model = readModelFile(file)): Map
   const dir = path.dirname(path.resolve(file));
   const out = new Map<string, TensorData>();
   for (const t of model.graph?.initializer ?? []) {
-    const external = t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL ? readExternal(t, dir) : undefined;
+    const external =
+      t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL ? readExternal(t, dir) : undefined;
     out.set(t.name ?? '', fromTensorProto(t, external));
   }
   return out;

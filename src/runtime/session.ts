@@ -56,7 +56,10 @@ export class ModelSession {
   }
 
   /** Runs the model; outputs are fresh host buffers (onnxruntime-node copies every output). */
-  async run(feeds: Readonly<Record<string, TensorData>>, fetches?: readonly string[]): Promise<Record<string, TensorData>> {
+  async run(
+    feeds: Readonly<Record<string, TensorData>>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, TensorData>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
     const result = await annotate(this.callSites, () =>

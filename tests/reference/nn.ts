@@ -1,5 +1,14 @@
 /** Neural-network ONNX operators: Softmax, LogSoftmax, LayerNormalization, Conv (2-D). */
-import { NDArray, broadcastGet, get, indexToOffset, normalizeAxis, offsetToIndex, size, zeros } from './ndarray';
+import {
+  NDArray,
+  broadcastGet,
+  get,
+  indexToOffset,
+  normalizeAxis,
+  offsetToIndex,
+  size,
+  zeros,
+} from './ndarray';
 
 /** Calls `f` with the flat offsets of every 1-D fibre of `shape` along `axis`. */
 function forEachFibre(shape: readonly number[], axis: number, f: (offsets: number[]) => void): void {

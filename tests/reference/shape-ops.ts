@@ -33,7 +33,7 @@ export function reshape(x: NDArray, shape: readonly number[]): NDArray {
     const known = out.reduce((p, d, i) => (i === inferAt ? p : p * d), 1);
     out[inferAt] = size(x.shape) / known;
   }
-  if (size(out) !== x.data.length || !Number.isInteger(size(out))) {
+  if (size(out) !== x.data.length || !out.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new Error(`reshape: cannot reshape [${x.shape.join(',')}] to [${shape.join(',')}]`);
   }
   return { shape: out, data: x.data.slice() };
@@ -103,7 +103,12 @@ export function slice(
     step[a] = st;
     outShape[a] = Math.max(0, Math.ceil((e - s) / st));
   });
-  return fromFunction(outShape, (idx) => get(x, idx.map((v, i) => begin[i] + v * step[i])));
+  return fromFunction(outShape, (idx) =>
+    get(
+      x,
+      idx.map((v, i) => begin[i] + v * step[i]),
+    ),
+  );
 }
 
 /** ONNX Expand: result shape is the numpy broadcast of x.shape and `shape`. */
@@ -125,7 +130,9 @@ export function unsqueeze(x: NDArray, axes: readonly number[]): NDArray {
 export function squeeze(x: NDArray, axes?: readonly number[]): NDArray {
   const rank = x.shape.length;
   const removed = new Set(
-    axes === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : axes.map((a) => normalizeAxis(a, rank)),
+    axes === undefined
+      ? x.shape.flatMap((d, i) => (d === 1 ? [i] : []))
+      : axes.map((a) => normalizeAxis(a, rank)),
   );
   for (const a of removed) if (x.shape[a] !== 1) throw new Error(`squeeze: dim ${a} is not 1`);
   return { shape: x.shape.filter((_, i) => !removed.has(i)), data: x.data.slice() };

@@ -19,6 +19,10 @@ export function apply<A extends Attrs>(
   return first.graph.addNode(spec, tensors, attrs, numOutputs);
 }
 
-export function apply1<A extends Attrs>(spec: OpSpec<A>, inputs: readonly (TensorLike | undefined)[], attrs: A): Tensor {
+export function apply1<A extends Attrs>(
+  spec: OpSpec<A>,
+  inputs: readonly (TensorLike | undefined)[],
+  attrs: A,
+): Tensor {
   return apply(spec, inputs, attrs, 1)[0];
 }

@@ -89,7 +89,12 @@ export class Graph {
   }
 
   /** A parameter named under the current scope. Its value lives outside the graph (a checkpoint). */
-  param(name: string, shape: readonly number[], options: ParamOptions = {}, dtype: DType = 'float32'): Tensor {
+  param(
+    name: string,
+    shape: readonly number[],
+    options: ParamOptions = {},
+    dtype: DType = 'float32',
+  ): Tensor {
     const full = this.claim(this.scoped(name));
     const t = new Tensor(this, full, dtype, [...shape], 'param');
     this.params.push({
@@ -108,7 +113,15 @@ export class Graph {
     const key = small ? `${value.dtype}${formatShape(value.shape)}${toNumbers(value).join(',')}` : '';
     const cached = small ? this.smallConstants.get(key) : undefined;
     if (cached) return cached;
-    const t = new Tensor(this, this.claim(this.uniqueName(nameHint)), value.dtype, [...value.shape], 'constant', undefined, value);
+    const t = new Tensor(
+      this,
+      this.claim(this.uniqueName(nameHint)),
+      value.dtype,
+      [...value.shape],
+      'constant',
+      undefined,
+      value,
+    );
     if (small) this.smallConstants.set(key, t);
     return t;
   }
@@ -125,7 +138,13 @@ export class Graph {
   /** Declares a graph output named `name` (an Identity keeps graph-output names independent of nodes). */
   output(name: string, tensor: Tensor): void {
     if (tensor.graph !== this) throw new GraphBuildError(`output '${name}' comes from another graph`);
-    const [identity] = this.nodeFor(IDENTITY, [tensor], {}, [{ dtype: tensor.dtype, shape: tensor.shape }], name);
+    const [identity] = this.nodeFor(
+      IDENTITY,
+      [tensor],
+      {},
+      [{ dtype: tensor.dtype, shape: tensor.shape }],
+      name,
+    );
     this.outputs.push({ name, tensor: identity });
   }
 
@@ -135,7 +154,12 @@ export class Graph {
   }
 
   /** Appends a node after shape inference; folds it to constants where trivial. */
-  addNode<A extends Attrs>(spec: OpSpec<A>, inputs: readonly (Tensor | undefined)[], attrs: A, numOutputs = 1): Tensor[] {
+  addNode<A extends Attrs>(
+    spec: OpSpec<A>,
+    inputs: readonly (Tensor | undefined)[],
+    attrs: A,
+    numOutputs = 1,
+  ): Tensor[] {
     for (const t of inputs) {
       if (t && t.graph !== this) {
         throw new GraphBuildError(`${spec.opType}: input ${t.name} belongs to another graph`, spec.opType);
@@ -179,7 +203,14 @@ export class Graph {
   ): Tensor[] {
     const nodeName = this.uniqueName(spec.opType);
     const outputs: Tensor[] = [];
-    const node: Node = { spec: spec as unknown as OpSpec, name: this.claim(nodeName), inputs, attrs, outputs, callSite: userCallSite() };
+    const node: Node = {
+      spec: spec as unknown as OpSpec,
+      name: this.claim(nodeName),
+      inputs,
+      attrs,
+      outputs,
+      callSite: userCallSite(),
+    };
     types.forEach((type, i) => {
       const name = outputName ?? (types.length === 1 ? `${nodeName}:out` : `${nodeName}:out${i}`);
       outputs.push(new Tensor(this, this.claim(name), type.dtype, [...type.shape], 'intermediate', node));

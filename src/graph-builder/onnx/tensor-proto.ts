@@ -28,9 +28,16 @@ export function fromTensorProto(t: onnx.ITensorProto, externalBytes?: Uint8Array
     return tensorData(dtype, shape, out);
   }
   const typed: ArrayLike<number | { toString(): string }> | null | undefined =
-    dtype === 'float32' ? t.floatData : dtype === 'float64' ? t.doubleData : dtype === 'int64' ? t.int64Data : t.int32Data;
+    dtype === 'float32'
+      ? t.floatData
+      : dtype === 'float64'
+        ? t.doubleData
+        : dtype === 'int64'
+          ? t.int64Data
+          : t.int32Data;
   const values = typed ?? [];
-  if (values.length !== n) throw new Error(`tensor '${t.name}' has ${values.length} values for ${n} elements`);
+  if (values.length !== n)
+    throw new Error(`tensor '${t.name}' has ${values.length} values for ${n} elements`);
   for (let i = 0; i < n; i++) {
     if (dtype === 'int64') (out as BigInt64Array)[i] = BigInt(values[i].toString());
     else (out as Exclude<typeof out, BigInt64Array>)[i] = Number(values[i]);

@@ -45,13 +45,21 @@ function attributeProto(name: string, kind: AttrKind, value: AttrValue): onnx.At
     case 'float':
       return onnx.AttributeProto.create({ name, type: T.FLOAT, f: value as number });
     case 'string':
-      return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(value as string) });
+      return onnx.AttributeProto.create({
+        name,
+        type: T.STRING,
+        s: new TextEncoder().encode(value as string),
+      });
     case 'ints':
       return onnx.AttributeProto.create({ name, type: T.INTS, ints: [...(value as number[])] });
     case 'floats':
       return onnx.AttributeProto.create({ name, type: T.FLOATS, floats: [...(value as number[])] });
     case 'tensor':
-      return onnx.AttributeProto.create({ name, type: T.TENSOR, t: toTensorProto(name, value as TensorData) });
+      return onnx.AttributeProto.create({
+        name,
+        type: T.TENSOR,
+        t: toTensorProto(name, value as TensorData),
+      });
   }
 }
 
@@ -71,7 +79,8 @@ function nodeProto(node: Node): onnx.NodeProto {
   });
 }
 
-const valueInfo = (t: Tensor) => onnx.ValueInfoProto.create({ name: t.name, type: toTypeProto(t.dtype, t.shape) });
+const valueInfo = (t: Tensor) =>
+  onnx.ValueInfoProto.create({ name: t.name, type: toTypeProto(t.dtype, t.shape) });
 
 /** Serializes a traced graph into an ONNX ModelProto (IR 10, ai.onnx opset 21 by default). */
 export function toModelProto(graph: Graph, options: SerializeOptions): onnx.ModelProto {

@@ -21,7 +21,8 @@ export const Conv = defineOp<ConvAttrs>({
   infer: ([x, w, b], { strides, pads, dilations, group = 1 }) => {
     const dtype = requireSameDtype([x, w, b]);
     const spatial = x!.rank - 2;
-    if (spatial < 1 || w!.rank !== x!.rank) throw new ShapeError('Conv needs X [N, C, ...] and W [M, C/group, ...] of equal rank');
+    if (spatial < 1 || w!.rank !== x!.rank)
+      throw new ShapeError('Conv needs X [N, C, ...] and W [M, C/group, ...] of equal rank');
     const channels = requireStaticDim(x!.shape[1], 'Conv input channels');
     const m = requireStaticDim(w!.shape[0], 'Conv output channels');
     if (w!.shape[1] !== channels / group || m % group !== 0) {

@@ -19,11 +19,25 @@ function binary(opType: string, fn?: (a: number, b: number) => number, result?: 
       if (result !== 'bool') requireDtype(inputs[0]!, NUMERIC, `${opType} input`);
       return [{ dtype: result ?? dtype, shape: broadcastShapes(...inputs.map((t) => t!.shape)) }];
     },
-    fold: fn && ((inputs, _a, [out]) => [foldBroadcast(inputs.map((t) => t!), out.dtype, out.shape, fn)]),
+    fold:
+      fn &&
+      ((inputs, _a, [out]) => [
+        foldBroadcast(
+          inputs.map((t) => t!),
+          out.dtype,
+          out.shape,
+          fn,
+        ),
+      ]),
   });
 }
 
-function unary(opType: string, allowed: readonly DType[], fn?: (x: number) => number, result?: DType): OpSpec<NoAttrs> {
+function unary(
+  opType: string,
+  allowed: readonly DType[],
+  fn?: (x: number) => number,
+  result?: DType,
+): OpSpec<NoAttrs> {
   return defineOp<NoAttrs>({
     opType,
     attrKinds: {},
@@ -68,7 +82,14 @@ function variadic(opType: 'Max' | 'Min' | 'Sum', fn: (...xs: number[]) => number
       const dtype = requireSameDtype(inputs);
       return [{ dtype, shape: broadcastShapes(...inputs.map((t) => t!.shape)) }];
     },
-    fold: (inputs, _a, [out]) => [foldBroadcast(inputs.map((t) => t!), out.dtype, out.shape, fn)],
+    fold: (inputs, _a, [out]) => [
+      foldBroadcast(
+        inputs.map((t) => t!),
+        out.dtype,
+        out.shape,
+        fn,
+      ),
+    ],
   });
 }
 export const Max = variadic('Max', Math.max);

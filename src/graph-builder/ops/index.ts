@@ -27,5 +27,7 @@ function specsOf(module: Record<string, unknown>): OpSpec[] {
 
 /** Every op spec, keyed by ONNX op type. */
 export const OP_SPECS: ReadonlyMap<string, OpSpec> = new Map(
-  [conv, elementwise, indexing, matmul, normalization, reduce, shapeOps].flatMap(specsOf).map((s) => [s.opType, s]),
+  [conv, elementwise, indexing, matmul, normalization, reduce, shapeOps]
+    .flatMap(specsOf)
+    .map((s) => [s.opType, s]),
 );

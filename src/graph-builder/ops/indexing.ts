@@ -18,7 +18,9 @@ export const Gather = defineOp<AxisAttrs>({
   infer: ([x, indices], { axis = 0 }) => {
     requireDtype(indices!, INDEX_TYPES, 'Gather indices');
     const a = normalizeAxis(axis, x!.rank);
-    return [{ dtype: x!.dtype, shape: [...x!.shape.slice(0, a), ...indices!.shape, ...x!.shape.slice(a + 1)] }];
+    return [
+      { dtype: x!.dtype, shape: [...x!.shape.slice(0, a), ...indices!.shape, ...x!.shape.slice(a + 1)] },
+    ];
   },
 });
 
@@ -28,7 +30,8 @@ export const GatherElements = defineOp<AxisAttrs>({
   infer: ([x, indices], { axis = 0 }) => {
     requireDtype(indices!, INDEX_TYPES, 'GatherElements indices');
     normalizeAxis(axis, x!.rank);
-    if (indices!.rank !== x!.rank) throw new ShapeError('GatherElements indices must have the rank of the data');
+    if (indices!.rank !== x!.rank)
+      throw new ShapeError('GatherElements indices must have the rank of the data');
     return [{ dtype: x!.dtype, shape: indices!.shape }];
   },
 });
@@ -71,7 +74,8 @@ export const OneHot = defineOp<AxisAttrs>({
 });
 
 /** Takes slices of x along `axis` at `indices`. x: [..., N, ...], indices: I -> [..., *I, ...]. */
-export const gather = (x: Tensor, indices: Tensor, axis = 0): Tensor => apply1(Gather, [x, indices], { axis });
+export const gather = (x: Tensor, indices: Tensor, axis = 0): Tensor =>
+  apply1(Gather, [x, indices], { axis });
 
 /** out[i][j] = x[indices[i][j]][j] (for axis 0); out has the shape of indices. */
 export const gatherElements = (x: Tensor, indices: Tensor, axis = 0): Tensor =>
@@ -89,9 +93,18 @@ export const scatterElements = (
 export const oneHot = (
   indices: Tensor,
   depth: number,
-  { axis = -1, off = 0, on = 1, dtype = 'float32' as const }: { axis?: number; off?: number; on?: number; dtype?: 'float32' | 'float64' } = {},
+  {
+    axis = -1,
+    off = 0,
+    on = 1,
+    dtype = 'float32' as const,
+  }: { axis?: number; off?: number; on?: number; dtype?: 'float32' | 'float64' } = {},
 ): Tensor => {
   const g = indices.graph;
-  const values = g.constant({ dtype, shape: [2], data: dtype === 'float32' ? Float32Array.of(off, on) : Float64Array.of(off, on) });
+  const values = g.constant({
+    dtype,
+    shape: [2],
+    data: dtype === 'float32' ? Float32Array.of(off, on) : Float64Array.of(off, on),
+  });
   return apply1(OneHot, [indices, g.int64s([depth]), values], { axis });
 };

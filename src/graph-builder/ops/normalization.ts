@@ -44,7 +44,9 @@ export const LayerNormalization = defineOp<LayerNormAttrs>({
     const normalized = x!.shape.slice(a);
     for (const p of [scale, bias]) {
       if (p && !sameShape(p.shape, normalized)) {
-        throw new ShapeError(`scale/bias ${formatShape(p.shape)} must match normalized dims ${formatShape(normalized)}`);
+        throw new ShapeError(
+          `scale/bias ${formatShape(p.shape)} must match normalized dims ${formatShape(normalized)}`,
+        );
       }
     }
     const stats = { dtype, shape: [...x!.shape.slice(0, a), ...normalized.map(() => 1)] };
@@ -57,8 +59,12 @@ export const softmax = (x: Tensor, { axis = -1 } = {}): Tensor => apply1(Softmax
 export const logSoftmax = (x: Tensor, { axis = -1 } = {}): Tensor => apply1(LogSoftmax, [x], { axis });
 
 /** LayerNorm over dims [axis, rank). x: [..., D], scale/bias: [D] (the normalized dims). */
-export const layerNorm = (x: Tensor, scale: Tensor, bias?: Tensor, { axis = -1, epsilon = 1e-5 } = {}): Tensor =>
-  apply1(LayerNormalization, [x, scale, bias], { axis, epsilon });
+export const layerNorm = (
+  x: Tensor,
+  scale: Tensor,
+  bias?: Tensor,
+  { axis = -1, epsilon = 1e-5 } = {},
+): Tensor => apply1(LayerNormalization, [x, scale, bias], { axis, epsilon });
 
 /** LayerNorm that also returns the saved statistics [y, mean, invStdDev]. */
 export const layerNormWithStats = (

@@ -20,7 +20,8 @@ export function requireSameDtype(tensors: readonly (Tensor | undefined)[]): DTyp
 }
 
 export function requireDtype(t: Tensor, allowed: readonly DType[], what: string): void {
-  if (!allowed.includes(t.dtype)) throw new ShapeError(`${what} must be ${allowed.join(' or ')}, got ${t.dtype}`);
+  if (!allowed.includes(t.dtype))
+    throw new ShapeError(`${what} must be ${allowed.join(' or ')}, got ${t.dtype}`);
 }
 
 export function requireRank(t: Tensor, rank: number, what: string): void {
@@ -54,7 +55,8 @@ export function foldBroadcast(
     const args = inputs.map((t, k) => {
       let offset = 0;
       const shift = rank - t.shape.length;
-      for (let d = 0; d < t.shape.length; d++) offset = offset * t.shape[d] + (t.shape[d] === 1 ? 0 : index[d + shift]);
+      for (let d = 0; d < t.shape.length; d++)
+        offset = offset * t.shape[d] + (t.shape[d] === 1 ? 0 : index[d + shift]);
       return values[k][offset];
     });
     setElementFromNumber(outDtype, out, i, fn(...args));

@@ -37,7 +37,9 @@ export interface ReduceOptions {
 function reducer(spec: OpSpec<ReduceAttrs>) {
   /** Reduces x over `axes` (all axes when omitted); keepdims keeps reduced dims as 1 (default false). */
   return (x: Tensor, axes?: readonly number[], { keepdims = false }: ReduceOptions = {}): Tensor =>
-    apply1(spec, [x, axes && axes.length > 0 ? x.graph.int64s(axes) : undefined], { keepdims: keepdims ? 1 : 0 });
+    apply1(spec, [x, axes && axes.length > 0 ? x.graph.int64s(axes) : undefined], {
+      keepdims: keepdims ? 1 : 0,
+    });
 }
 
 export const reduceSum = reducer(ReduceSum);

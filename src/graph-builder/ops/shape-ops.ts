@@ -45,8 +45,10 @@ function reshapeTarget(input: Shape, target: readonly number[]): Dim[] {
   });
   const inferred = out.filter((d) => d === -1).length;
   if (inferred > 1) throw new ShapeError('at most one -1 in a Reshape target');
-  if (out.some((d) => typeof d === 'number' && d < -1)) throw new ShapeError(`bad Reshape target [${target}]`);
-  const staticProduct = (s: Shape) => s.reduce<number>((a, d) => (typeof d === 'number' && d !== -1 ? a * d : a), 1);
+  if (out.some((d) => typeof d === 'number' && d < -1))
+    throw new ShapeError(`bad Reshape target [${target}]`);
+  const staticProduct = (s: Shape) =>
+    s.reduce<number>((a, d) => (typeof d === 'number' && d !== -1 ? a * d : a), 1);
   const named = (s: Shape) => s.filter((d): d is string => typeof d === 'string');
   const remaining = [...named(input)];
   for (const n of named(out)) {
@@ -74,7 +76,9 @@ function reshapeTarget(input: Shape, target: readonly number[]): Dim[] {
 export const Reshape = defineOp<IntAttrs>({
   opType: 'Reshape',
   attrKinds: { allowzero: 'int' },
-  infer: ([x, shape]) => [{ dtype: x!.dtype, shape: reshapeTarget(x!.shape, constInts(shape, 'Reshape shape')) }],
+  infer: ([x, shape]) => [
+    { dtype: x!.dtype, shape: reshapeTarget(x!.shape, constInts(shape, 'Reshape shape')) },
+  ],
   fold: ([x], _a, [out]) => [reshaped(x!, out.shape)],
 });
 
@@ -169,7 +173,9 @@ function expandConstant(x: Tensor, target: Shape): number[] {
 export const Expand = defineOp<NoAttrs>({
   opType: 'Expand',
   attrKinds: {},
-  infer: ([x, shape]) => [{ dtype: x!.dtype, shape: broadcastShapes(x!.shape, constInts(shape, 'Expand shape')) }],
+  infer: ([x, shape]) => [
+    { dtype: x!.dtype, shape: broadcastShapes(x!.shape, constInts(shape, 'Expand shape')) },
+  ],
   fold: ([x], _a, [out]) => [foldBroadcast([x!], out.dtype, out.shape, (v) => v)],
 });
 
@@ -275,6 +281,8 @@ export const squeeze = (x: Tensor, axes?: readonly number[]): Tensor =>
   apply1(Squeeze, [x, axes && x.graph.int64s(axes)], {});
 
 /** The shape of x as a 1-D int64 tensor (a constant when the dims are static). */
-export const shapeOf = (x: Tensor, start?: number, end?: number): Tensor => apply1(ShapeOp, [x], { start, end });
+export const shapeOf = (x: Tensor, start?: number, end?: number): Tensor =>
+  apply1(ShapeOp, [x], { start, end });
 
-export const cast = (x: Tensor, to: DType): Tensor => (x.dtype === to ? x : apply1(Cast, [x], { to: onnxTypeCode(to) }));
+export const cast = (x: Tensor, to: DType): Tensor =>
+  x.dtype === to ? x : apply1(Cast, [x], { to: onnxTypeCode(to) });
