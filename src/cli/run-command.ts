@@ -16,7 +16,9 @@ export function runCommand(main: () => Promise<unknown>): void {
       process.stderr.write(`cae-onnx: ${(e as Error).message}\n`);
       process.exit(1);
     }
-    process.stderr.write(`cae-onnx: internal error, please report it:\n${e instanceof Error ? e.stack : String(e)}\n`);
+    process.stderr.write(
+      `cae-onnx: internal error, please report it:\n${e instanceof Error ? e.stack : String(e)}\n`,
+    );
     process.exit(2);
   });
 }
