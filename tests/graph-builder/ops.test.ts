@@ -31,6 +31,15 @@ const ints = (shape: number[], hi: number) =>
   );
 const sign = (x: NDArray) => ref.unaryMap(x, (v) => (v > 0 ? 1 : v < 0 ? -1 : 0));
 
+/** Constant padding (negative pads crop), written out independently of the builder. */
+function padReference(x: NDArray, begins: number[], ends: number[], value: number): NDArray {
+  const shape = x.shape.map((d, i) => d + begins[i] + ends[i]);
+  return ref.fromFunction(shape, (index) => {
+    const src = index.map((v, i) => v - begins[i]);
+    return src.every((v, i) => v >= 0 && v < x.shape[i]) ? ref.get(x, src) : value;
+  });
+}
+
 const cases: OpCase[] = [
   {
     ops: ['Add'],
@@ -352,6 +361,13 @@ const cases: OpCase[] = [
     inputs: { d: f32(r([2, 5])), i: i64(nd([2, 2], [1, 3, 0, 4])), u: f32(r([2, 2])) },
     build: (t) => op.scatterElements(t.d, t.i, t.u, { axis: 1 }),
     reference: (a) => ref.scatterElements(a.d, a.i, a.u, 1, 'none'),
+  },
+  {
+    ops: ['Pad'],
+    name: 'pad and crop',
+    inputs: { a: f32(r([2, 3])) },
+    build: (t) => op.pad(t.a, [1, -1], [0, 2], { value: 0.5 }),
+    reference: (a) => padReference(a.a, [1, -1], [0, 2], 0.5),
   },
   {
     ops: ['Expand'],

@@ -54,6 +54,7 @@ export class Graph {
   private readonly names = new Set<string>();
   private readonly smallConstants = new Map<string, Tensor>();
   private counter = 0;
+  private callSiteOverride?: string;
 
   constructor(readonly name = 'main') {}
 
@@ -69,6 +70,20 @@ export class Graph {
       return fn();
     } finally {
       this.scopes.pop();
+    }
+  }
+
+  /**
+   * Runs fn with nodes attributed to `callSite` instead of the caller: gradient nodes name the model
+   * code of the forward op they differentiate.
+   */
+  withCallSite<T>(callSite: string, fn: () => T): T {
+    const previous = this.callSiteOverride;
+    this.callSiteOverride = callSite;
+    try {
+      return fn();
+    } finally {
+      this.callSiteOverride = previous;
     }
   }
 
@@ -178,6 +193,20 @@ export class Graph {
     return this.nodeFor(spec, inputs, attrs, types);
   }
 
+  /**
+   * Makes an existing node produce `count` outputs (e.g. LayerNormalization's saved statistics for
+   * its gradient), re-running its shape inference; returns all outputs.
+   */
+  requestOutputs(node: Node, count: number): Tensor[] {
+    if (node.outputs.length >= count) return node.outputs;
+    const types = node.spec.infer(node.inputs, node.attrs, count);
+    for (let i = node.outputs.length; i < count; i++) {
+      const name = this.claim(`${node.name}:out${i}`);
+      node.outputs.push(new Tensor(this, name, types[i].dtype, [...types[i].shape], 'intermediate', node));
+    }
+    return node.outputs;
+  }
+
   private tryFold<A extends Attrs>(
     spec: OpSpec<A>,
     inputs: readonly (Tensor | undefined)[],
@@ -209,7 +238,7 @@ export class Graph {
       inputs,
       attrs,
       outputs,
-      callSite: userCallSite(),
+      callSite: this.callSiteOverride ?? userCallSite(),
     };
     types.forEach((type, i) => {
       const name = outputName ?? (types.length === 1 ? `${nodeName}:out` : `${nodeName}:out${i}`);

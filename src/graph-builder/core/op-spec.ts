@@ -15,6 +15,8 @@ export interface TensorType {
  */
 export interface OpSpec<A extends Attrs = Attrs> {
   readonly opType: string;
+  /** The ONNX op written for this builder op when they differ (StopGradient is an Identity). */
+  readonly onnxOpType?: string;
   readonly attrKinds: AttrKinds<A>;
   /** Inputs are the traced tensors (constants carry values); returns one type per output. */
   infer(inputs: readonly (Tensor | undefined)[], attrs: A, numOutputs: number): TensorType[];

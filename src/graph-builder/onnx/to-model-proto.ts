@@ -71,7 +71,7 @@ function nodeProto(node: Node): onnx.NodeProto {
     .map(([name, value]) => attributeProto(name, node.spec.attrKinds[name], value));
   return onnx.NodeProto.create({
     name: node.name,
-    opType: node.spec.opType,
+    opType: node.spec.onnxOpType ?? node.spec.opType,
     input: inputs,
     output: node.outputs.map((t) => t.name),
     attribute,

@@ -1,4 +1,5 @@
 import { apply, apply1 } from '../core/apply';
+import { dtypeFromOnnxCode, onnxTypeCode } from '../core/dtype';
 import { ShapeError } from '../core/errors';
 import { defineOp } from '../core/op-spec';
 import { formatShape, normalizeAxis, sameShape } from '../core/shape';
@@ -33,11 +34,14 @@ export interface LayerNormAttrs {
   readonly [k: string]: number | undefined;
 }
 
-/** Outputs: Y, and optionally Mean and InvStdDev (shape of X with the normalized dims set to 1). */
+/**
+ * Outputs: Y, and optionally Mean and InvStdDev (shape of X with the normalized dims set to 1, in the
+ * stash type, float32 by default).
+ */
 export const LayerNormalization = defineOp<LayerNormAttrs>({
   opType: 'LayerNormalization',
   attrKinds: { axis: 'int', epsilon: 'float', stash_type: 'int' },
-  infer: ([x, scale, bias], { axis = -1 }, numOutputs) => {
+  infer: ([x, scale, bias], { axis = -1, stash_type }, numOutputs) => {
     const dtype = requireSameDtype([x, scale, bias]);
     requireDtype(x!, FLOATS, 'LayerNormalization input');
     const a = normalizeAxis(axis, x!.rank);
@@ -49,7 +53,10 @@ export const LayerNormalization = defineOp<LayerNormAttrs>({
         );
       }
     }
-    const stats = { dtype, shape: [...x!.shape.slice(0, a), ...normalized.map(() => 1)] };
+    const stats = {
+      dtype: stash_type === undefined ? 'float32' : dtypeFromOnnxCode(stash_type),
+      shape: [...x!.shape.slice(0, a), ...normalized.map(() => 1)],
+    };
     return [{ dtype, shape: x!.shape }, stats, stats].slice(0, numOutputs);
   },
 });
@@ -73,6 +80,11 @@ export const layerNormWithStats = (
   bias?: Tensor,
   { axis = -1, epsilon = 1e-5 } = {},
 ): [Tensor, Tensor, Tensor] => {
-  const [y, mean, invStd] = apply(LayerNormalization, [x, scale, bias], { axis, epsilon }, 3);
+  const [y, mean, invStd] = apply(
+    LayerNormalization,
+    [x, scale, bias],
+    { axis, epsilon, stash_type: stashType(x) },
+    3,
+  );
   return [y, mean, invStd];
 };

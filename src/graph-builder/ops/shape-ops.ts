@@ -170,6 +170,32 @@ function expandConstant(x: Tensor, target: Shape): number[] {
   });
 }
 
+export interface PadAttrs {
+  readonly mode?: 'constant';
+  readonly [k: string]: string | undefined;
+}
+
+/** Constant-mode Pad; pads = [begin_0, ..., begin_n, end_0, ..., end_n] (negative crops). */
+export const Pad = defineOp<PadAttrs>({
+  opType: 'Pad',
+  attrKinds: { mode: 'string' },
+  infer: ([x, pads, value, axes]) => {
+    const p = constInts(pads, 'Pad pads');
+    const ax = axes
+      ? constInts(axes, 'Pad axes').map((a) => normalizeAxis(a, x!.rank))
+      : x!.shape.map((_, i) => i);
+    if (p.length !== 2 * ax.length) throw new ShapeError(`Pad needs ${2 * ax.length} pads, got ${p.length}`);
+    if (value && (value.rank !== 0 || value.dtype !== x!.dtype))
+      throw new ShapeError('Pad value must be a scalar of the data type');
+    const shape = [...x!.shape];
+    ax.forEach((a, i) => {
+      shape[a] = requireStaticDim(x!.shape[a], 'a padded dimension') + p[i] + p[i + ax.length];
+      if (shape[a] < 0) throw new ShapeError(`Pad crops axis ${a} below zero`);
+    });
+    return [{ dtype: x!.dtype, shape }];
+  },
+});
+
 export const Expand = defineOp<NoAttrs>({
   opType: 'Expand',
   attrKinds: {},
@@ -273,6 +299,19 @@ export const slice = (
 /** Broadcasts x to `shape` (numpy rules; named dims must already be present in x). */
 export const expand = (x: Tensor, shape: Shape): Tensor =>
   apply1(Expand, [x, x.graph.int64s(expandConstant(x, shape))], {});
+
+/** Pads with a constant along `axes` (default all): begins and ends per axis. */
+export const pad = (
+  x: Tensor,
+  begins: readonly number[],
+  ends: readonly number[],
+  { value = 0, axes }: { value?: number; axes?: readonly number[] } = {},
+): Tensor => {
+  const g = x.graph;
+  return apply1(Pad, [x, g.int64s([...begins, ...ends]), g.scalar(value, x.dtype), axes && g.int64s(axes)], {
+    mode: 'constant',
+  });
+};
 
 export const unsqueeze = (x: Tensor, axes: readonly number[]): Tensor =>
   apply1(Unsqueeze, [x, x.graph.int64s(axes)], {});
