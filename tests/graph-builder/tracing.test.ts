@@ -108,6 +108,14 @@ describe('tracing', () => {
     expect(op.shapeOf(x).value).toBeUndefined();
   });
 
+  test('folding never grows the model: a large Expand of a constant stays a node', () => {
+    const g = new Graph();
+    const big = op.expand(g.scalar(0, 'float32'), [64, 64]);
+    const small = op.expand(g.scalar(0, 'float32'), [4, 4]);
+    expect(big.kind).toBe('intermediate');
+    expect(small.kind).toBe('constant');
+  });
+
   test('equal small constants are shared', () => {
     const g = new Graph();
     const x = g.input('x', 'float32', [2]);

@@ -43,14 +43,19 @@ const FLOAT32_DEFAULTS = { eps: 3e-3, rtol: 1e-3, atol: 1e-3 };
 export async function gradCheck(c: GradCheckCase): Promise<GradCheckResult> {
   const g = new Graph('gradcheck');
   const t: Record<string, Tensor> = {};
-  for (const [name, input] of Object.entries(c.inputs)) t[name] = g.input(name, input.dtype, input.value.shape);
-  const wrt = c.wrt ?? Object.keys(c.inputs).filter((k) => ['float32', 'float64'].includes(c.inputs[k].dtype));
+  for (const [name, input] of Object.entries(c.inputs))
+    t[name] = g.input(name, input.dtype, input.value.shape);
+  const wrt =
+    c.wrt ?? Object.keys(c.inputs).filter((k) => ['float32', 'float64'].includes(c.inputs[k].dtype));
   const out = c.build(t);
   const weights = randomNd(out.shape as number[], seededRandom(99), -1, 1);
   const r = g.constant(toTensorData({ dtype: out.dtype, value: weights }), 'weights');
   const loss = op.reduceSum(op.mul(out, r));
   g.output('loss', loss);
-  grad(loss, wrt.map((k) => t[k])).forEach((d, i) => g.output(`grad.${wrt[i]}`, d));
+  grad(
+    loss,
+    wrt.map((k) => t[k]),
+  ).forEach((d, i) => g.output(`grad.${wrt[i]}`, d));
   const session = await ModelSession.create(toModelProto(g, { paramsAs: 'inputs' }));
   const feeds: Record<string, TensorData> = {};
   for (const [name, input] of Object.entries(c.inputs)) feeds[name] = toTensorData(input);
@@ -63,7 +68,9 @@ export async function gradCheck(c: GradCheckCase): Promise<GradCheckResult> {
     const original = feeds[name];
     const data = original.data.slice() as Float32Array | Float64Array;
     data[i] += delta;
-    const result = await session.run({ ...feeds, [name]: tensorData(original.dtype, original.shape, data) }, ['loss']);
+    const result = await session.run({ ...feeds, [name]: tensorData(original.dtype, original.shape, data) }, [
+      'loss',
+    ]);
     return Number(result.loss.data[0]);
   };
 
@@ -77,7 +84,8 @@ export async function gradCheck(c: GradCheckCase): Promise<GradCheckResult> {
     numeric[name] = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       numeric[name][i] = ((await lossAt(name, i, eps)) - (await lossAt(name, i, -eps))) / (2 * eps);
-      const excess = Math.abs(analytic[name][i] - numeric[name][i]) - atol - rtol * Math.abs(numeric[name][i]);
+      const excess =
+        Math.abs(analytic[name][i] - numeric[name][i]) - atol - rtol * Math.abs(numeric[name][i]);
       if (!(excess <= worstExcess)) {
         worstExcess = Number.isNaN(excess) ? Infinity : excess;
         worstAt = `${name}[${i}]: analytic ${analytic[name][i]}, numeric ${numeric[name][i]}`;

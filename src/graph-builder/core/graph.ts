@@ -5,9 +5,9 @@ import { buildError, GraphBuildError, ShapeError } from './errors';
 import type { Node } from './node';
 import { IDENTITY } from './identity';
 import type { OpSpec } from './op-spec';
-import { formatShape, Shape } from './shape';
+import { formatShape, isStatic, Shape } from './shape';
 import { Tensor } from './tensor';
-import { fromNumbers, TensorData, toNumbers } from './tensor-data';
+import { fromNumbers, sizeOf, TensorData, toNumbers } from './tensor-data';
 
 /** How a parameter is initialized when a build writes its first checkpoint (see artifacts/). */
 export type InitSpec =
@@ -39,6 +39,8 @@ export interface GraphOutput {
 }
 
 const SMALL_CONSTANT = 16;
+/** Constant folding may create outputs up to this many elements larger than its inputs. */
+const FOLD_GROWTH_LIMIT = 1024;
 
 /**
  * A traced ONNX graph under construction. Model code calls ops on symbolic tensors; each op appends a
@@ -216,6 +218,10 @@ export class Graph {
     const always = spec.foldAlways?.(inputs, attrs);
     if (always) return always;
     if (!spec.fold || inputs.some((t) => t && !t.value)) return undefined;
+    // Folding must not grow the model: an Expand of a scalar to [B, N, D] stays a node.
+    const largestInput = Math.max(0, ...inputs.map((t) => t?.value?.data.length ?? 0));
+    const outputSize = Math.max(...types.map((t) => (isStatic(t.shape) ? sizeOf(t.shape) : Infinity)));
+    if (outputSize > Math.max(largestInput, FOLD_GROWTH_LIMIT)) return undefined;
     return spec.fold(
       inputs.map((t) => t?.value),
       attrs,

@@ -1,5 +1,5 @@
 import { apply, apply1 } from '../core/apply';
-import { dtypeFromOnnxCode, onnxTypeCode } from '../core/dtype';
+import { dtypeFromOnnxCode } from '../core/dtype';
 import { ShapeError } from '../core/errors';
 import { defineOp } from '../core/op-spec';
 import { formatShape, normalizeAxis, sameShape } from '../core/shape';
@@ -36,7 +36,7 @@ export interface LayerNormAttrs {
 
 /**
  * Outputs: Y, and optionally Mean and InvStdDev (shape of X with the normalized dims set to 1, in the
- * stash type, float32 by default).
+ * stash type: float32 by default, and the only one ORT's CPU kernel has, float64 inputs included).
  */
 export const LayerNormalization = defineOp<LayerNormAttrs>({
   opType: 'LayerNormalization',
@@ -80,11 +80,6 @@ export const layerNormWithStats = (
   bias?: Tensor,
   { axis = -1, epsilon = 1e-5 } = {},
 ): [Tensor, Tensor, Tensor] => {
-  const [y, mean, invStd] = apply(
-    LayerNormalization,
-    [x, scale, bias],
-    { axis, epsilon, stash_type: stashType(x) },
-    3,
-  );
+  const [y, mean, invStd] = apply(LayerNormalization, [x, scale, bias], { axis, epsilon }, 3);
   return [y, mean, invStd];
 };

@@ -1,0 +1,19 @@
+import type { Tensor } from '../core/tensor';
+import * as op from '../ops';
+
+/**
+ * Global gradient-norm clipping as torch.nn.utils.clip_grad_norm_ (L2): the total norm over all
+ * gradients; every gradient scaled by min(1, maxNorm / (norm + 1e-6)). Returns the unclipped norm.
+ */
+export function clipGradNorm(grads: readonly Tensor[], maxNorm: number): { grads: Tensor[]; norm: Tensor } {
+  const squares = grads.map((g) => op.reduceSumSquare(g));
+  const norm = op.sqrt(squares.length === 1 ? squares[0] : op.sum(...squares));
+  const coef = op.min(op.div(maxNorm, op.add(norm, 1e-6)), 1);
+  return { grads: grads.map((g) => op.mul(g, coef)), norm };
+}
+
+/** The global L2 norm of the gradients, without clipping. */
+export function gradNorm(grads: readonly Tensor[]): Tensor {
+  const squares = grads.map((g) => op.reduceSumSquare(g));
+  return op.sqrt(squares.length === 1 ? squares[0] : op.sum(...squares));
+}

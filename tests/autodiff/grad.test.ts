@@ -1,0 +1,74 @@
+import { grad, NoGradientRuleError } from '../../src/graph-builder/autodiff';
+import { apply1 } from '../../src/graph-builder/core/apply';
+import { Graph } from '../../src/graph-builder/core/graph';
+import { defineOp } from '../../src/graph-builder/core/op-spec';
+import * as op from '../../src/graph-builder/ops';
+import { toModelProto } from '../../src/graph-builder/onnx/to-model-proto';
+
+const backwardNodes = (g: Graph) => g.nodes.filter((n) => n.name.startsWith('grad/'));
+
+test('only the path from wrt to the loss is differentiated', () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [4]);
+  const w1 = g.param('w1', [4]);
+  const w2 = g.param('w2', [4]);
+  const loss = op.reduceSum(op.mul(x, w1));
+  g.output('side', op.exp(op.mul(x, w2))); // never reaches the loss
+  const before = g.nodes.length;
+  const [d1] = grad(loss, [w1]);
+  g.output('d1', d1);
+  const emitted = g.nodes.slice(before).map((n) => n.spec.opType);
+  expect(emitted).not.toContain('Exp');
+  // dL/dw1 = x times the seed broadcast through ReduceSum (folded to a small constant): one Mul.
+  expect(backwardNodes(g).map((n) => n.spec.opType)).toEqual(['Mul']);
+  expect(backwardNodes(g)[0].inputs).toContain(x);
+});
+
+test('a wrt the loss does not depend on gets zeros, with no backward nodes', () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [3]);
+  const unused = g.param('unused', [2, 2]);
+  const [dx, du] = grad(op.reduceSum(op.mul(x, x)), [x, unused]);
+  expect(du.shape).toEqual([2, 2]);
+  expect(du.producer?.inputs.some((t) => t === unused)).toBeFalsy();
+  expect(dx.shape).toEqual([3]);
+});
+
+test('gradients of a tensor used several times are summed once', () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [3]);
+  const y = op.add(op.add(op.mul(x, 2), op.exp(x)), op.neg(x));
+  const [dx] = grad(op.reduceSum(y), [x]);
+  expect(dx.producer?.spec.opType).toBe('Sum');
+  expect(dx.producer?.inputs).toHaveLength(3);
+});
+
+test('an op without a gradient rule is a named error pointing at the model code', () => {
+  const Mystery = defineOp<Record<string, never>>({
+    opType: 'Mystery',
+    onnxOpType: 'Relu',
+    attrKinds: {},
+    infer: ([x]) => [{ dtype: x!.dtype, shape: x!.shape }],
+  });
+  const g = new Graph();
+  const x = g.input('x', 'float32', [3]);
+  const y = apply1(Mystery, [x], {});
+  expect(() => grad(op.reduceSum(y), [x])).toThrow(NoGradientRuleError);
+  expect(() => grad(op.reduceSum(y), [x])).toThrow(/no gradient rule for Mystery .*grad\.test\.ts:\d+/);
+});
+
+test('backward nodes name the model code of the forward op they differentiate', () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [2, 3]);
+  const w = g.param('w', [3, 4]);
+  const [dw] = grad(op.reduceSum(op.tanh(op.matmul(x, w))), [w]);
+  expect(dw.producer!.callSite).toMatch(/grad\.test\.ts:\d+.*\(gradient of MatMul\)/);
+  g.output('dw', dw);
+  expect(toModelProto(g, { paramsAs: 'inputs' }).graph!.node!.length).toBeGreaterThan(3);
+});
+
+test('differentiating an integer tensor is refused', () => {
+  const g = new Graph();
+  const i = g.input('i', 'int64', [3]);
+  expect(() => grad(op.reduceSum(i), [i])).toThrow(/cannot differentiate int64/);
+});
