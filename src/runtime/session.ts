@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import type { TensorData } from '../graph-builder/core/tensor-data';
@@ -10,6 +11,8 @@ export interface SessionConfig {
   readonly executionProviders?: ort.InferenceSession.ExecutionProviderConfig[];
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   readonly enableProfiling?: boolean;
+  /** Path prefix of the profile file (ORT appends a timestamp and .json). */
+  readonly profilePrefix?: string;
 }
 
 /** An ORT failure, annotated with the model code that built the failing node. */
@@ -25,6 +28,7 @@ export class ModelSession {
   private constructor(
     readonly session: ort.InferenceSession,
     private readonly callSites: ReadonlyMap<string, string>,
+    private readonly profilePrefix?: string,
   ) {}
 
   /** From a model file (external data resolved next to it) or an in-memory ModelProto. */
@@ -38,13 +42,14 @@ export class ModelSession {
       graphOptimizationLevel: config.graphOptimizationLevel ?? 'all',
       enableProfiling: config.enableProfiling ?? false,
     };
+    if (config.profilePrefix) options.profileFilePrefix = config.profilePrefix;
     if (config.threads !== undefined) options.intraOpNumThreads = config.threads;
     const session = await annotate(callSites, () =>
       typeof model === 'string'
         ? ort.InferenceSession.create(model, options)
         : ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), options),
     );
-    return new ModelSession(session, callSites);
+    return new ModelSession(session, callSites, config.profilePrefix);
   }
 
   get inputNames(): readonly string[] {
@@ -68,6 +73,20 @@ export class ModelSession {
     const out: Record<string, TensorData> = {};
     for (const [name, t] of Object.entries(result)) out[name] = fromOrt(t);
     return out;
+  }
+
+  /** Ends ORT profiling (when enabled) and returns the profile file it wrote. */
+  endProfiling(): string {
+    this.session.endProfiling();
+    const prefix = this.profilePrefix ?? 'onnxruntime_profile_';
+    const dir = path.dirname(path.resolve(prefix));
+    const base = path.basename(prefix);
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith(base) && f.endsWith('.json'))
+      .map((f) => path.join(dir, f));
+    if (files.length === 0) throw new Error(`no ORT profile found for prefix ${prefix}`);
+    return files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
   }
 
   async release(): Promise<void> {

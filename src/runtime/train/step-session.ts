@@ -61,6 +61,11 @@ export class StepSession {
     return this.stateNames;
   }
 
+  /** Ends ORT profiling (when enabled) and returns the profile file. */
+  endProfiling(): string {
+    return this.session.endProfiling();
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
