@@ -19,15 +19,17 @@ function fill(init: InitSpec, n: number, rng: Rng): Float32Array {
     case 'normal':
       for (let i = 0; i < n; i++) out[i] = rng.normal() * init.std;
       return out;
-    case 'trunc_normal':
-      // timm's trunc_normal_(std) truncates at +-2 std here (resampling outside), as the reference uses.
+    case 'trunc_normal': {
+      // Resampling outside the bounds, as timm's trunc_normal_ (CAE calls it with bounds +-std).
+      const limit = init.limit ?? 2;
       for (let i = 0; i < n; i++) {
         let v: number;
         do v = rng.normal();
-        while (Math.abs(v) > 2);
+        while (Math.abs(v) > limit);
         out[i] = v * init.std;
       }
       return out;
+    }
   }
 }
 

@@ -116,6 +116,15 @@ describe('tracing', () => {
     expect(small.kind).toBe('constant');
   });
 
+  test('flattening a dynamic batch gives a product dim, and reshaping back recovers it', () => {
+    const g = new Graph();
+    const x = g.input('x', 'float32', ['batch', 50, 64]);
+    const rows = op.reshape(x, [-1, 64]);
+    expect(rows.shape).toEqual(['batch*50', 64]);
+    expect(op.reshape(rows, ['batch', 50, 64]).shape).toEqual(['batch', 50, 64]);
+    expect(() => op.reshape(rows, ['other', 50, 64])).toThrow(/named dim 'other'/);
+  });
+
   test('equal small constants are shared', () => {
     const g = new Graph();
     const x = g.input('x', 'float32', [2]);

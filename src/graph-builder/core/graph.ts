@@ -5,7 +5,7 @@ import { buildError, GraphBuildError, ShapeError } from './errors';
 import type { Node } from './node';
 import { IDENTITY } from './identity';
 import type { OpSpec } from './op-spec';
-import { formatShape, isStatic, Shape } from './shape';
+import { formatShape, isStatic, sameShape, Shape } from './shape';
 import { Tensor } from './tensor';
 import { fromNumbers, sizeOf, TensorData, toNumbers } from './tensor-data';
 
@@ -15,7 +15,8 @@ export type InitSpec =
   | { readonly kind: 'ones' }
   | { readonly kind: 'constant'; readonly value: number }
   | { readonly kind: 'xavier_uniform'; readonly fanIn: number; readonly fanOut: number }
-  | { readonly kind: 'trunc_normal'; readonly std: number }
+  /** Normal(0, std) truncated to [-limit * std, limit * std] by resampling (CAE's trunc_normal_ uses limit 1). */
+  | { readonly kind: 'trunc_normal'; readonly std: number; readonly limit?: number }
   | { readonly kind: 'normal'; readonly std: number };
 
 export interface ParamOptions {
@@ -57,6 +58,7 @@ export class Graph {
   private readonly smallConstants = new Map<string, Tensor>();
   private counter = 0;
   private callSiteOverride?: string;
+  private reusing = false;
 
   constructor(readonly name = 'main') {}
 
@@ -105,6 +107,20 @@ export class Graph {
     return t;
   }
 
+  /**
+   * Runs fn with parameter declarations resolving to the parameters already declared under the same
+   * names (weight sharing, e.g. CAE's alignment pass through the encoder); declaring a new one is an error.
+   */
+  reuseParams<T>(fn: () => T): T {
+    const previous = this.reusing;
+    this.reusing = true;
+    try {
+      return fn();
+    } finally {
+      this.reusing = previous;
+    }
+  }
+
   /** A parameter named under the current scope. Its value lives outside the graph (a checkpoint). */
   param(
     name: string,
@@ -112,6 +128,14 @@ export class Graph {
     options: ParamOptions = {},
     dtype: DType = 'float32',
   ): Tensor {
+    if (this.reusing) {
+      const existing = this.params.find((p) => p.name === this.scoped(name));
+      if (!existing) throw new GraphBuildError(`no parameter '${this.scoped(name)}' to reuse`);
+      if (!sameShape(existing.tensor.shape, shape)) {
+        throw new GraphBuildError(`parameter '${existing.name}' reused with shape ${formatShape(shape)}`);
+      }
+      return existing.tensor;
+    }
     const full = this.claim(this.scoped(name));
     const t = new Tensor(this, full, dtype, [...shape], 'param');
     this.params.push({

@@ -35,6 +35,30 @@ export const Transpose = defineOp<IntsAttrs>({
 });
 
 /** Output shape of Reshape with ONNX 0 (copy) and -1 (infer) entries, over named dims too. */
+/**
+ * A dim as named factors and a static factor: 'batch*50' is { names: ['batch'], size: 50 }. Products
+ * of named dims arise when a dynamic batch is flattened ([batch, 50, 64] -> [batch*50, 64]).
+ */
+function factors(shape: Shape): { names: string[]; size: number } {
+  const names: string[] = [];
+  let size = 1;
+  for (const d of shape) {
+    if (typeof d === 'number') {
+      if (d !== -1) size *= d;
+      continue;
+    }
+    for (const part of d.split('*')) {
+      if (/^\d+$/.test(part)) size *= Number(part);
+      else names.push(part);
+    }
+  }
+  return { names, size };
+}
+
+const productDim = (names: string[], size: number): Dim =>
+  names.length === 0 ? size : [...names, ...(size === 1 ? [] : [String(size)])].join('*');
+
+/** Output shape of Reshape with ONNX 0 (copy) and -1 (infer) entries, over named dims too. */
 function reshapeTarget(input: Shape, target: readonly number[]): Dim[] {
   const out: Dim[] = target.map((d, i) => {
     if (d === 0) {
@@ -47,29 +71,21 @@ function reshapeTarget(input: Shape, target: readonly number[]): Dim[] {
   if (inferred > 1) throw new ShapeError('at most one -1 in a Reshape target');
   if (out.some((d) => typeof d === 'number' && d < -1))
     throw new ShapeError(`bad Reshape target [${target}]`);
-  const staticProduct = (s: Shape) =>
-    s.reduce<number>((a, d) => (typeof d === 'number' && d !== -1 ? a * d : a), 1);
-  const named = (s: Shape) => s.filter((d): d is string => typeof d === 'string');
-  const remaining = [...named(input)];
-  for (const n of named(out)) {
+  const bad = () => new ShapeError(`cannot reshape ${formatShape(input)} to [${target}]`);
+  const from = factors(input);
+  const to = factors(out);
+  const remaining = [...from.names];
+  for (const n of to.names) {
     const k = remaining.indexOf(n);
     if (k < 0) throw new ShapeError(`named dim '${n}' does not come from the input`);
     remaining.splice(k, 1);
   }
-  const inSize = staticProduct(input);
-  const outSize = staticProduct(out);
   if (inferred === 1) {
-    if (inSize % outSize !== 0) throw new ShapeError(`cannot reshape ${formatShape(input)} to [${target}]`);
-    const q = inSize / outSize;
-    let fill: Dim;
-    if (remaining.length === 0) fill = q;
-    else if (remaining.length === 1 && q === 1) fill = remaining[0];
-    else throw new ShapeError(`cannot infer -1 when reshaping ${formatShape(input)} to [${target}]`);
+    if (from.size % to.size !== 0) throw bad();
+    const fill = productDim(remaining, from.size / to.size);
     return out.map((d) => (d === -1 ? fill : d));
   }
-  if (remaining.length > 0 || inSize !== outSize) {
-    throw new ShapeError(`cannot reshape ${formatShape(input)} to [${target}]`);
-  }
+  if (remaining.length > 0 || from.size !== to.size) throw bad();
   return out;
 }
 
@@ -196,12 +212,27 @@ export const Pad = defineOp<PadAttrs>({
   },
 });
 
+/**
+ * The target of an Expand: a constant, or the output of a Shape node (a runtime shape, e.g. with a
+ * dynamic batch), whose symbolic dims are those of the Shape's input.
+ */
+function expandTarget(shape: Tensor | undefined): Shape {
+  const producer = shape?.producer;
+  if (
+    shape &&
+    !shape.value &&
+    producer?.spec.opType === 'Shape' &&
+    Object.keys(producer.attrs).every((k) => producer.attrs[k] === undefined)
+  ) {
+    return producer.inputs[0]!.shape;
+  }
+  return constInts(shape, 'Expand shape');
+}
+
 export const Expand = defineOp<NoAttrs>({
   opType: 'Expand',
   attrKinds: {},
-  infer: ([x, shape]) => [
-    { dtype: x!.dtype, shape: broadcastShapes(x!.shape, constInts(shape, 'Expand shape')) },
-  ],
+  infer: ([x, shape]) => [{ dtype: x!.dtype, shape: broadcastShapes(x!.shape, expandTarget(shape)) }],
   fold: ([x], _a, [out]) => [foldBroadcast([x!], out.dtype, out.shape, (v) => v)],
 });
 
@@ -312,6 +343,9 @@ export const pad = (
     mode: 'constant',
   });
 };
+
+/** Broadcasts x to the runtime shape of `like` (works with dynamic dims). */
+export const expandAs = (x: Tensor, like: Tensor): Tensor => apply1(Expand, [x, shapeOf(like)], {});
 
 export const unsqueeze = (x: Tensor, axes: readonly number[]): Tensor =>
   apply1(Unsqueeze, [x, x.graph.int64s(axes)], {});

@@ -1,0 +1,67 @@
+import type { Tensor } from '../core/tensor';
+import { block, BlockConfig } from '../modules/block';
+import { layerNorm } from '../modules/layer-norm';
+import * as op from '../ops';
+import { CaeConfig, gridOf } from './config';
+import { sincosTable } from './sincos';
+
+const TRUNC_NORMAL = { kind: 'trunc_normal', std: 0.02, limit: 1 } as const;
+
+/** Row i of a [L, B] keep-decision input as [B]; undefined when drop path is off. */
+export function keepRow(keep: Tensor | undefined, i: number): Tensor | undefined {
+  return keep && op.squeeze(op.slice(keep, [i], [i + 1], [0]), [0]);
+}
+
+/** Patch embedding (Conv2d k = s = patch). images: [B, C, H, W] -> [B, N, D]. */
+function patchEmbed(images: Tensor, c: CaeConfig): Tensor {
+  const g = images.graph;
+  const { numPatches } = gridOf(c);
+  return g.withScope('patch_embed', () =>
+    g.withScope('proj', () => {
+      const w = g.param('weight', [c.embedDim, c.inChans, c.patchSize, c.patchSize], { init: TRUNC_NORMAL });
+      const b = g.param('bias', [c.embedDim], { init: { kind: 'zeros' } });
+      const grid = op.conv(images, w, b, { strides: [c.patchSize, c.patchSize] }); // [B, D, s, s]
+      return op.transpose(op.reshape(grid, [images.shape[0], c.embedDim, numPatches]), [0, 2, 1]);
+    }),
+  );
+}
+
+/** Rows of x at per-sample indices. x: [B, N, D], index: [B, K] int64 -> [B, K, D]. */
+export function takeRows(x: Tensor, index: Tensor): Tensor {
+  const [b, k] = index.shape;
+  const idx = op.expand(op.unsqueeze(index, [2]), [b, k, x.shape[2]]);
+  return op.gatherElements(x, idx, 1);
+}
+
+export const encoderBlockConfig = (c: CaeConfig): BlockConfig => ({
+  heads: c.numHeads,
+  mlpRatio: c.mlpRatio,
+  layerScaleInit: c.layerScaleInit,
+  eps: c.eps,
+});
+
+/**
+ * The CAE encoder (`encoder.*` in the current scope): a ViT over the visible patches only, plus cls.
+ * images: [B, C, H, W]; visibleIndex: [B, Nv] int64 ascending, or undefined for all patches
+ * (deployment); keep: [depth, B] drop-path decisions or undefined. Returns [B, 1 + Nv, D] after the
+ * final norm, cls first.
+ */
+export function caeEncoder(c: CaeConfig, images: Tensor, visibleIndex?: Tensor, keep?: Tensor): Tensor {
+  const g = images.graph;
+  const { side } = gridOf(c);
+  const table = g.constant(sincosTable(side, c.embedDim), 'encoder_pos_table'); // [N, D]
+  let tokens = patchEmbed(images, c); // [B, N, D]
+  let pos = table;
+  if (visibleIndex) {
+    tokens = takeRows(tokens, visibleIndex); // [B, Nv, D]
+    pos = op.gather(table, visibleIndex, 0); // [B, Nv, D]
+  }
+  tokens = op.add(tokens, pos);
+  const cls = g.param('cls_token', [1, 1, c.embedDim], { init: TRUNC_NORMAL });
+  // cls gets a zero position; expandAs keeps a dynamic batch dim dynamic.
+  let x = op.concat([op.expandAs(cls, op.slice(tokens, [0], [1], [1])), tokens], 1); // [B, 1 + Nv, D]
+  for (let i = 0; i < c.depth; i++) {
+    x = g.withScope('blocks', () => g.withScope(i, () => block(x, encoderBlockConfig(c), keepRow(keep, i))));
+  }
+  return g.withScope('norm', () => layerNorm(x, c.eps));
+}
