@@ -303,7 +303,15 @@ export const transpose = (x: Tensor, perm?: readonly number[]): Tensor => apply1
  */
 export const reshape = (x: Tensor, shape: Shape): Tensor => {
   const target = shape.map((d, i) => (typeof d === 'number' ? d : x.shape[i] === d ? 0 : -1));
-  return apply1(Reshape, [x, x.graph.int64s(target)], {});
+  const y = apply1(Reshape, [x, x.graph.int64s(target)], {});
+  const wrong = shape.findIndex((d, i) => typeof d === 'string' && y.shape[i] !== d);
+  if (wrong >= 0) {
+    throw buildError(
+      'Reshape',
+      `named dim '${shape[wrong]}' is not what ${formatShape(x.shape)} reshapes to (${y.shape[wrong]})`,
+    );
+  }
+  return y;
 };
 
 export const concat = (xs: readonly Tensor[], axis: number): Tensor => {
