@@ -113,15 +113,12 @@ class RegressorBlock(nn.Module):
         if init_values is not None and init_values > 0:
             self.gamma_1_cross = nn.Parameter(init_values * torch.ones(dim))
             self.gamma_2_cross = nn.Parameter(init_values * torch.ones(dim))
-        else:
-            self.gamma_1_cross = self.gamma_2_cross = None
+        else:  # reference quirk: without layer scale the cross gammas are frozen ones (still in the state_dict)
+            self.gamma_1_cross = nn.Parameter(torch.ones(dim), requires_grad=False)
+            self.gamma_2_cross = nn.Parameter(torch.ones(dim), requires_grad=False)
 
     def forward(self, x_q, x_kv, pos_q, pos_k):
         a = self.cross_attn(self.norm1_q(x_q + pos_q), k=self.norm1_k(x_kv + pos_k), v=self.norm1_v(x_kv))
-        if self.gamma_1_cross is None:
-            x = x_q + a
-            x = self.norm2_cross(x)
-            return x + self.mlp_cross(x)
         x = x_q + self.gamma_1_cross * a
         x = self.norm2_cross(x)
         return x + self.gamma_2_cross * self.mlp_cross(x)
@@ -197,6 +194,8 @@ class VisionTransformerDecoder(nn.Module):
 
 
 def is_frozen(name):
+    """Frozen per the exchange format (everything else in the state_dict is trainable). The one exception the
+    reference adds, regressor gamma_*_cross as frozen ones when decoder_layer_scale_init <= 0, is not listed."""
     return name in ("encoder.pos_embed", "rd_pos_embed") or name.startswith("alignment_encoder.")
 
 

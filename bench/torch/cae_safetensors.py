@@ -70,7 +70,7 @@ def write(path, tensors, metadata=None):
         a = tensors[name]
         if hasattr(a, "detach"):
             a = a.detach().cpu().numpy()
-        a = np.ascontiguousarray(np.asarray(a))
+        a = np.array(a, order="C", copy=False)  # (ascontiguousarray would turn shape [] into [1])
         dt = _dtype_name(a)
         raw = a.astype(_DTYPES[dt], copy=False).tobytes()
         header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerBuild } from './commands/build';
+import { registerInfo } from './commands/info';
 import { registerInspect } from './commands/inspect';
 import { runCommand } from './run-command';
 
@@ -9,6 +11,8 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError();
 
+registerBuild(program);
+registerInfo(program);
 registerInspect(program);
 
 runCommand(() => program.parseAsync(process.argv));

@@ -1,0 +1,92 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CaeConfig } from '../graph-builder/cae/config';
+import type { DType } from '../graph-builder/core/dtype';
+import type { Dim } from '../graph-builder/core/shape';
+import { writeAll, writeFileAtomic } from './atomic-write';
+
+export const MANIFEST_FORMAT = 1;
+export const MANIFEST_FILE = 'manifest.json';
+
+export interface TensorSpec {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly Dim[];
+}
+
+export interface ParamSpec extends TensorSpec {
+  readonly trainable: boolean;
+  readonly weightDecay: boolean;
+}
+
+export interface GraphSpec {
+  readonly file: string;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** Matmul FLOPs of one run (2 per multiply-add). */
+  readonly matmulFlops: number;
+}
+
+export interface OptimizerSpec {
+  readonly name: 'adamw';
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly clipGradNorm?: number;
+  /** Per-parameter state inputs are `<slot>.<param>`; outputs `<input>.next`. */
+  readonly stateSlots: readonly string[];
+}
+
+export interface TokenizerSpec {
+  /** The tokenizer model, copied next to the manifest. */
+  readonly file: string;
+  readonly inputSize: number;
+  readonly inChans: number;
+  readonly vocabSize: number;
+  /** Pixel mapping before the tokenizer, applied to [0, 1] images: x -> scale * x + shift (DALL-E: 0.8, 0.1). */
+  readonly scale: number;
+  readonly shift: number;
+}
+
+/** What `cae-onnx build` writes and every later command reads. */
+export interface Manifest {
+  readonly format: number;
+  readonly createdBy: string;
+  readonly config: CaeConfig;
+  readonly seed: number;
+  readonly grid: {
+    readonly side: number;
+    readonly numPatches: number;
+    readonly numVisible: number;
+    readonly numMasked: number;
+  };
+  /** Image normalization the data pipeline applies before `images` (ImageNet statistics by default). */
+  readonly normalization: { readonly mean: readonly number[]; readonly std: readonly number[] };
+  readonly params: readonly ParamSpec[];
+  /** Tensors written to params.safetensors only so that PyTorch's reference model loads it strictly. */
+  readonly referenceOnly: readonly string[];
+  readonly optimizer: OptimizerSpec;
+  readonly graphs: Readonly<Record<'train_step' | 'grad_step' | 'eval_step' | 'encoder', GraphSpec>>;
+  readonly tokenizer?: TokenizerSpec;
+}
+
+export function writeManifest(dir: string, manifest: Manifest): void {
+  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  writeFileAtomic(path.join(dir, MANIFEST_FILE), (fd) => writeAll(fd, Buffer.from(text)));
+}
+
+export function readManifest(dir: string): Manifest {
+  const file = path.join(dir, MANIFEST_FILE);
+  if (!fs.existsSync(file)) throw new Error(`${dir} has no ${MANIFEST_FILE}: not a cae-onnx build folder`);
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (manifest.format !== MANIFEST_FORMAT) {
+    throw new Error(`${file} has format ${manifest.format}; this cae-onnx reads format ${MANIFEST_FORMAT}`);
+  }
+  return manifest;
+}
