@@ -83,7 +83,7 @@ export function readManifest(dir: string): Manifest {
   try {
     manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
   } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (manifest.format !== MANIFEST_FORMAT) {
     throw new Error(`${file} has format ${manifest.format}; this cae-onnx reads format ${MANIFEST_FORMAT}`);

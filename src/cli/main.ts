@@ -15,4 +15,10 @@ registerBuild(program);
 registerInfo(program);
 registerInspect(program);
 
+// Output piped into a reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 runCommand(() => program.parseAsync(process.argv));
