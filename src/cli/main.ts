@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBuild } from './commands/build';
+import { registerExport } from './commands/export';
+import { registerTrain } from './commands/train';
 import { registerInfo } from './commands/info';
 import { registerInspect } from './commands/inspect';
 import { runCommand } from './run-command';
@@ -11,7 +13,9 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError();
 
+registerTrain(program);
 registerBuild(program);
+registerExport(program);
 registerInfo(program);
 registerInspect(program);
 

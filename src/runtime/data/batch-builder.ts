@@ -1,0 +1,213 @@
+import { promises as fsp } from 'node:fs';
+import {
+  drawAugmentation,
+  mapCoefficients,
+  normalizeCoefficients,
+  resizedCropBilinear,
+  writeChw,
+} from './augment';
+import { readIdxDataset } from './idx';
+import { decodeResizedCrops, imageSize, ResizeView } from './image-folder';
+import { epochPermutation, sampleRng } from './order';
+import type { BatchPayload, BuildSpec } from './types';
+
+/** Files decoded at once while building one batch. */
+const FILE_CONCURRENCY = 4;
+
+interface Coefficients {
+  readonly a: ArrayLike<number>;
+  readonly b: ArrayLike<number>;
+}
+
+/** Decoded IDX images (uint8 [N, rows, cols]) and labels. */
+interface MemoryImages {
+  readonly data: Uint8Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly labels: Uint8Array | null;
+}
+
+interface Outputs {
+  readonly images: Float32Array;
+  readonly labels: Int32Array;
+  readonly tokenizerImages?: Float32Array;
+}
+
+/** Repeats a single mean / std value over the channels. */
+function perChannel(values: readonly number[], channels: number, name: string): number[] {
+  if (values.length === channels) return [...values];
+  if (values.length === 1) return new Array<number>(channels).fill(values[0]);
+  throw new Error(`${name} must have 1 or ${channels} entries, got ${values.length}`);
+}
+
+/**
+ * Builds the batch that starts at a given stream position. The content of a batch depends only on
+ * the spec and that position, so any number of builders (threads) produce the same batches.
+ */
+export class BatchBuilder {
+  private readonly norm: Coefficients;
+  private readonly tokMap: Coefficients | null;
+  private readonly permutations = new Map<number, Int32Array>();
+  /** Files known to be undecodable (a cache: the outcome does not depend on it). */
+  private readonly bad = new Set<number>();
+
+  private constructor(
+    private readonly spec: BuildSpec,
+    readonly size: number,
+    private readonly memory: MemoryImages | null,
+  ) {
+    this.norm = normalizeCoefficients(
+      perChannel(spec.mean, spec.channels, 'mean'),
+      perChannel(spec.std, spec.channels, 'std'),
+    );
+    this.tokMap = spec.tokenizer
+      ? mapCoefficients(spec.channels, spec.tokenizer.scale, spec.tokenizer.shift)
+      : null;
+  }
+
+  static create(spec: BuildSpec): BatchBuilder {
+    const limit = spec.limit ?? Infinity;
+    if (spec.source.kind === 'idx') {
+      const ds = readIdxDataset(spec.source.images, spec.source.labels);
+      const { data, rows, cols, count } = ds.images;
+      return new BatchBuilder(spec, Math.min(count, limit), { data, rows, cols, labels: ds.labels });
+    }
+    return new BatchBuilder(spec, Math.min(spec.source.files.length, limit), null);
+  }
+
+  private permutation(epoch: number): Int32Array {
+    let p = this.permutations.get(epoch);
+    if (!p) {
+      p = epochPermutation(this.spec.seed, epoch, this.size);
+      this.permutations.set(epoch, p);
+      // batches in flight span at most a couple of epochs: drop the oldest
+      if (this.permutations.size > 3)
+        this.permutations.delete(this.permutations.keys().next().value as number);
+    }
+    return p;
+  }
+
+  async build(epoch: number, position: number): Promise<BatchPayload> {
+    const { batchSize, channels, imageSize: s, tokenizer } = this.spec;
+    if (!(Number.isInteger(position) && position >= 0 && position + batchSize <= this.size)) {
+      throw new Error(`batch at position ${position} does not fit an epoch of ${this.size} samples`);
+    }
+    const perm = this.permutation(epoch);
+    const out: Outputs = {
+      images: new Float32Array(batchSize * channels * s * s),
+      labels: new Int32Array(batchSize),
+      tokenizerImages: tokenizer
+        ? new Float32Array(batchSize * channels * tokenizer.size * tokenizer.size)
+        : undefined,
+    };
+    if (this.memory) {
+      for (let k = 0; k < batchSize; k++) this.memorySample(this.memory, epoch, perm[position + k], k, out);
+      return { ...out, skipped: [] };
+    }
+    const skipped: string[] = [];
+    let nextK = 0;
+    const run = async (): Promise<void> => {
+      while (nextK < batchSize) {
+        const k = nextK++;
+        await this.fileSample(epoch, perm, position + k, k, out, skipped);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FILE_CONCURRENCY, batchSize) }, run));
+    return { ...out, skipped: skipped.sort() };
+  }
+
+  private memorySample(memory: MemoryImages, epoch: number, index: number, k: number, out: Outputs): void {
+    const { data, rows, cols, labels } = memory;
+    const { channels, imageSize: s, augment, tokenizer } = this.spec;
+    const image = data.subarray(index * rows * cols, (index + 1) * rows * cols);
+    const draw = drawAugmentation(sampleRng(this.spec.seed, epoch, index), cols, rows, augment);
+    const pixels = resizedCropBilinear(image, cols, rows, 1, draw.crop, s);
+    writeChw(pixels, s, 1, channels, draw.flip, this.norm.a, this.norm.b, out.images, k * channels * s * s);
+    if (tokenizer && out.tokenizerImages && this.tokMap) {
+      const t = tokenizer.size;
+      const tok = resizedCropBilinear(image, cols, rows, 1, draw.crop, t);
+      writeChw(
+        tok,
+        t,
+        1,
+        channels,
+        draw.flip,
+        this.tokMap.a,
+        this.tokMap.b,
+        out.tokenizerImages,
+        k * channels * t * t,
+      );
+    }
+    out.labels[k] = labels ? labels[index] : -1;
+  }
+
+  /** Sample at `pos`, or, if its file cannot be decoded, the next decodable file in permutation order. */
+  private async fileSample(
+    epoch: number,
+    perm: Int32Array,
+    pos: number,
+    k: number,
+    out: Outputs,
+    skipped: string[],
+  ): Promise<void> {
+    const source = this.spec.source;
+    if (source.kind !== 'files') throw new Error('not a file source');
+    for (let j = 0; j < this.size; j++) {
+      const index = perm[(pos + j) % this.size];
+      if (this.bad.has(index)) continue;
+      try {
+        await this.decodeFile(epoch, index, source.files[index], k, out);
+        out.labels[k] = source.labels[index];
+        return;
+      } catch {
+        if (!this.bad.has(index)) {
+          this.bad.add(index);
+          skipped.push(source.files[index]);
+        }
+      }
+    }
+    throw new Error(`none of the ${this.size} image files could be decoded`);
+  }
+
+  private async decodeFile(
+    epoch: number,
+    index: number,
+    file: string,
+    k: number,
+    out: Outputs,
+  ): Promise<void> {
+    const { channels, imageSize: s, augment, tokenizer } = this.spec;
+    const input = await fsp.readFile(file);
+    const { width, height } = await imageSize(input);
+    const draw = drawAugmentation(sampleRng(this.spec.seed, epoch, index), width, height, augment);
+    const views: ResizeView[] = [{ size: s, kernel: 'cubic' }];
+    if (tokenizer) views.push({ size: tokenizer.size, kernel: 'lanczos3' });
+    const [pixels, tok] = await decodeResizedCrops(input, draw.crop, channels, views);
+    // write only once both views decoded, so a failing file leaves no partial sample behind
+    writeChw(
+      pixels,
+      s,
+      channels,
+      channels,
+      draw.flip,
+      this.norm.a,
+      this.norm.b,
+      out.images,
+      k * channels * s * s,
+    );
+    if (tokenizer && tok && out.tokenizerImages && this.tokMap) {
+      const t = tokenizer.size;
+      writeChw(
+        tok,
+        t,
+        channels,
+        channels,
+        draw.flip,
+        this.tokMap.a,
+        this.tokMap.b,
+        out.tokenizerImages,
+        k * channels * t * t,
+      );
+    }
+  }
+}

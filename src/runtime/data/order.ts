@@ -1,0 +1,56 @@
+import { Rng } from '../../random/rng';
+
+/** A place in the sample stream: sample `position` of the permutation of `epoch`. */
+export interface StreamPosition {
+  readonly epoch: number;
+  readonly position: number;
+}
+
+function mix32(x: number): number {
+  let h = x >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** A 32-bit hash of a list of integers (each taken modulo 2^53, negative ones as two's complement). */
+export function hashInts(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const p of parts) {
+    const lo = p >>> 0;
+    const hi = Math.floor(p / 4294967296) >>> 0;
+    h = mix32((h ^ lo) + 0x9e3779b9);
+    h = mix32((h ^ hi) + 0x7f4a7c15);
+  }
+  return h;
+}
+
+const PERMUTATION_TAG = 1;
+const SAMPLE_TAG = 2;
+
+/** The order of the samples of one epoch: a permutation of 0..size-1. */
+export function epochPermutation(seed: number, epoch: number, size: number): Int32Array {
+  return new Rng(hashInts(PERMUTATION_TAG, seed, epoch)).permutation(size);
+}
+
+/**
+ * The generator of every random decision (crop, flip) for dataset sample `index` in `epoch`. It
+ * depends on nothing else, so results do not depend on which worker handles the sample.
+ */
+export function sampleRng(seed: number, epoch: number, index: number): Rng {
+  return new Rng(hashInts(SAMPLE_TAG, seed, epoch, index));
+}
+
+/**
+ * Where the batch that starts at `at` really starts: a batch needs `batchSize` samples in the
+ * epoch (the last incomplete batch is dropped), else the next epoch starts.
+ */
+export function normalizePosition(at: StreamPosition, batchSize: number, size: number): StreamPosition {
+  if (at.position + batchSize <= size) return { epoch: at.epoch, position: at.position };
+  return { epoch: at.epoch + 1, position: 0 };
+}
+
+/** The start of the batch after the (normalized) batch that starts at `at`. */
+export function nextPosition(at: StreamPosition, batchSize: number, size: number): StreamPosition {
+  return normalizePosition({ epoch: at.epoch, position: at.position + batchSize }, batchSize, size);
+}

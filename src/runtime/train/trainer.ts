@@ -1,0 +1,388 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PARAMS_FILE } from '../../artifacts/build';
+import { Manifest, readManifest, writeManifest } from '../../artifacts/manifest';
+import { readSafetensors } from '../../artifacts/safetensors';
+import { TOKENIZER_FILE } from '../../artifacts/tokenizer';
+import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
+import { gradOutputName, stateInputName } from '../../graph-builder/training/step-graphs';
+import { BatchLoader, LoaderOptions } from '../data/loader';
+import { EpChoice, providerConfig, resolveExecutionProvider } from '../execution-providers';
+import { measurePeakMatmul } from '../peak-flops';
+import { ModelSession, SessionConfig } from '../session';
+import { readCheckpoint, TrainState, writeCheckpoint } from './checkpoint';
+import { hostAdamWStep, HostParam } from './host-adamw';
+import { renderLossCurve } from './loss-curve';
+import { MetricsLog, readMetrics } from './metrics-log';
+import { formatProgress } from './progress';
+import { learningRate, LrSchedule } from './schedule';
+import { StepSession, stepScalars } from './step-session';
+import { stepInputs, stepRng } from './step-inputs';
+
+/** What a run is: saved in every checkpoint so that --resume continues the same run exactly. */
+export interface RunOptions {
+  /** Build folder whose graphs and initial weights the run uses (copied into <run>/build). */
+  readonly buildDir: string;
+  readonly data: LoaderOptions['source'];
+  readonly steps: number;
+  readonly schedule: LrSchedule;
+  readonly seed: number;
+  /** Micro-batches per update (>1: grad_step + host AdamW instead of the fused train_step). */
+  readonly accumulate: number;
+  readonly augment: LoaderOptions['augment'];
+  /** Drop path stays on in the alignment pass, as in the reference. */
+  readonly alignmentDropPath: boolean;
+  readonly limit?: number;
+  readonly checkpointEvery: number;
+  readonly threads?: number;
+}
+
+export interface TrainOptions {
+  readonly runDir: string;
+  /** Options of a new run; omitted when resuming (they come from the checkpoint). */
+  readonly run?: RunOptions;
+  readonly resume?: boolean;
+  readonly ep: EpChoice;
+  readonly workers?: number;
+  readonly logEvery: number;
+  /** Stop after this many steps of this invocation (tests, time-boxed runs); a checkpoint is written. */
+  readonly stopAfter?: number;
+  readonly say: (line: string) => void;
+  readonly status: (line: string) => void;
+}
+
+export interface TrainResult {
+  readonly lastStep: number;
+  readonly losses: number[];
+  readonly checkpoint?: string;
+  readonly interrupted: boolean;
+  readonly skippedImages: number;
+}
+
+/** A non-finite loss: the run stops and the last good checkpoint stays. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+const BUILD = 'build';
+const GRAPH_FILES = ['train_step.onnx', 'grad_step.onnx', 'eval_step.onnx', TOKENIZER_FILE];
+
+/** Copies a build's graphs and manifest into the run, so the run does not depend on the build folder. */
+function adoptBuild(buildDir: string, runDir: string): void {
+  const target = path.join(runDir, BUILD);
+  if (path.resolve(buildDir) === path.resolve(target)) return;
+  fs.mkdirSync(target, { recursive: true });
+  for (const f of GRAPH_FILES) {
+    for (const file of [f, `${f}.data`]) {
+      const src = path.join(buildDir, file);
+      if (fs.existsSync(src)) fs.copyFileSync(src, path.join(target, file));
+    }
+  }
+  writeManifest(target, readManifest(buildDir));
+}
+
+interface Start {
+  manifest: Manifest;
+  run: RunOptions;
+  step: number;
+  data: { epoch: number; position: number };
+  params: Map<string, TensorData>;
+  optimizer: Map<string, TensorData>;
+  elapsed: number;
+}
+
+function startOf(o: TrainOptions): Start {
+  if (o.resume) {
+    const ckpt = readCheckpoint(o.runDir);
+    const run = ckpt.state.options as unknown as RunOptions;
+    return {
+      manifest: ckpt.manifest,
+      run,
+      step: ckpt.state.step,
+      data: ckpt.state.data,
+      params: ckpt.params,
+      optimizer: ckpt.optimizer,
+      elapsed: ckpt.state.elapsedSeconds,
+    };
+  }
+  const run = o.run!;
+  adoptBuild(run.buildDir, o.runDir);
+  const manifest = readManifest(path.join(o.runDir, BUILD));
+  const names = new Set(manifest.params.map((p) => p.name));
+  const params = readSafetensors(path.join(run.buildDir, PARAMS_FILE), {
+    names: (n) => names.has(n),
+  }).tensors;
+  return {
+    manifest,
+    run,
+    step: 0,
+    data: { epoch: 0, position: 0 },
+    params,
+    optimizer: new Map(),
+    elapsed: 0,
+  };
+}
+
+/**
+ * The training loop: data on worker threads, masks and drop path drawn per step from (seed, step),
+ * the fused train_step (or grad_step + host AdamW when accumulating), a status line and metrics.jsonl,
+ * atomic checkpoints every N steps, on SIGINT/SIGTERM and at the end, a loss curve PNG.
+ */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  fs.mkdirSync(o.runDir, { recursive: true });
+  const s = startOf(o);
+  const { manifest, run } = s;
+  const c = manifest.config;
+  const buildDir = path.join(o.runDir, BUILD);
+  const ep = await resolveExecutionProvider(o.ep);
+  o.say(`execution provider: ${ep.name} (${ep.reason})`);
+  const sessionConfig: SessionConfig = { threads: run.threads, executionProviders: providerConfig(ep.name) };
+
+  const loader = await BatchLoader.open({
+    source: run.data,
+    imageSize: c.imageSize,
+    channels: c.inChans as 1 | 3,
+    batchSize: c.batch,
+    seed: run.seed,
+    augment: run.augment,
+    mean: [...manifest.normalization.mean],
+    std: [...manifest.normalization.std],
+    tokenizer: manifest.tokenizer && {
+      size: manifest.tokenizer.inputSize,
+      scale: manifest.tokenizer.scale,
+      shift: manifest.tokenizer.shift,
+    },
+    workers: o.workers,
+    start: s.data,
+    limit: run.limit,
+  });
+  o.say(`data: ${loader.size} images, ${loader.batchesPerEpoch} batches of ${c.batch} per epoch`);
+  const tokenizer = manifest.tokenizer
+    ? await ModelSession.create(path.join(buildDir, TOKENIZER_FILE), sessionConfig)
+    : undefined;
+
+  const initial = new Map<string, TensorData>([...s.params, ...s.optimizer]);
+  const fused = run.accumulate <= 1;
+  const stepSession = fused
+    ? await StepSession.create(path.join(buildDir, 'train_step.onnx'), initial, sessionConfig)
+    : undefined;
+  const gradSession = fused
+    ? undefined
+    : await ModelSession.create(path.join(buildDir, 'grad_step.onnx'), sessionConfig);
+  const host: HostParam[] = fused ? [] : hostParams(manifest, initial);
+  const peak = await measurePeakMatmul(sessionConfig).catch(() => undefined);
+  const flopsPerStep = manifest.graphs.train_step.matmulFlops * run.accumulate;
+
+  const metrics = new MetricsLog(path.join(o.runDir, 'metrics.jsonl'), o.resume ? s.step : undefined);
+  let stop: string | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop) process.exit(signal === 'SIGINT' ? 130 : 143); // a second signal: leave now, checkpoints are atomic
+    stop = signal;
+    o.say(`\n${signal}: finishing this step and writing a checkpoint (again to quit at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const losses: number[] = [];
+  let step = s.step;
+  let data = s.data;
+  let lastCheckpoint: string | undefined;
+  let lastLoss: number | undefined;
+  const started = performance.now();
+  let windowStart = performance.now();
+  let windowSteps = 0;
+  const currentParams = () =>
+    fused
+      ? new Map(manifest.params.map((p) => [p.name, stepSession!.state.get(p.name)!]))
+      : new Map(host.map((h) => [h.name, tensorData('float32', shapeOf(manifest, h.name), h.value)]));
+  const currentOptimizer = () => {
+    if (!fused) {
+      return new Map(
+        host.flatMap((h) => [
+          [stateInputName('exp_avg', h.name), tensorData('float32', shapeOf(manifest, h.name), h.expAvg)],
+          [
+            stateInputName('exp_avg_sq', h.name),
+            tensorData('float32', shapeOf(manifest, h.name), h.expAvgSq),
+          ],
+        ]),
+      );
+    }
+    const names = new Set(manifest.params.map((p) => p.name));
+    return new Map([...stepSession!.state].filter(([k]) => !names.has(k)));
+  };
+  const save = () => {
+    metrics.flush();
+    const state: TrainState = {
+      step,
+      data,
+      seed: run.seed,
+      totalSteps: run.steps,
+      options: run as unknown as Record<string, unknown>,
+      elapsedSeconds: s.elapsed + (performance.now() - started) / 1000,
+      lastLoss,
+    };
+    lastCheckpoint = writeCheckpoint(o.runDir, manifest, currentParams(), currentOptimizer(), state);
+  };
+
+  try {
+    while (step < run.steps && !stop && (o.stopAfter === undefined || step - s.step < o.stopAfter)) {
+      const next = step + 1;
+      const lr = learningRate(run.schedule, next);
+      const rng = stepRng(run.seed, next);
+      const t0 = performance.now();
+      let terms: { loss: number; rec: number; align: number; gradNorm: number };
+      let epoch = data.epoch;
+      if (fused) {
+        const batch = await loader.next();
+        epoch = batch.epoch;
+        data = batch.next;
+        const feeds = await stepInputs(manifest, batch, rng, {
+          alignmentDropPath: run.alignmentDropPath,
+          tokenizer,
+        });
+        const out = await stepSession!.run({ ...feeds, ...stepScalars(lr, next) });
+        terms = {
+          loss: num(out.loss),
+          rec: num(out.loss_rec),
+          align: num(out.loss_align),
+          gradNorm: num(out.grad_norm),
+        };
+      } else {
+        for (const h of host) h.grad.fill(0);
+        let loss = 0;
+        let rec = 0;
+        let align = 0;
+        const paramFeeds = Object.fromEntries(
+          host.map((h) => [h.name, tensorData('float32', shapeOf(manifest, h.name), h.value)]),
+        );
+        for (let k = 0; k < run.accumulate; k++) {
+          const batch = await loader.next();
+          epoch = batch.epoch;
+          data = batch.next;
+          const feeds = await stepInputs(manifest, batch, rng, {
+            alignmentDropPath: run.alignmentDropPath,
+            tokenizer,
+          });
+          const out = await gradSession!.run({ ...feeds, ...paramFeeds });
+          for (const h of host) {
+            const g = out[gradOutputName(h.name)].data as Float32Array;
+            for (let i = 0; i < g.length; i++) h.grad[i] += g[i] / run.accumulate;
+          }
+          loss += num(out.loss) / run.accumulate;
+          rec += num(out.loss_rec) / run.accumulate;
+          align += num(out.loss_align) / run.accumulate;
+        }
+        if (!Number.isFinite(loss)) throw nonFinite(next, lr, lastCheckpoint);
+        const gradNorm = hostAdamWStep(host, manifest.optimizer, lr, next);
+        terms = { loss, rec, align, gradNorm };
+      }
+      if (!Number.isFinite(terms.loss)) throw nonFinite(next, lr, lastCheckpoint);
+      step = next;
+      lastLoss = terms.loss;
+      losses.push(terms.loss);
+      const seconds = (performance.now() - t0) / 1000;
+      metrics.add({
+        step,
+        epoch,
+        loss: terms.loss,
+        loss_rec: terms.rec,
+        loss_align: terms.align,
+        grad_norm: terms.gradNorm,
+        lr,
+        step_seconds: seconds,
+        images_per_second: (c.batch * run.accumulate) / seconds,
+        time: new Date().toISOString(),
+      });
+      windowSteps++;
+      if (step % o.logEvery === 0 || step === run.steps) {
+        const perStep = (performance.now() - windowStart) / 1000 / windowSteps;
+        const gflops = flopsPerStep / perStep / 1e9;
+        o.status(
+          formatProgress({
+            step,
+            total: run.steps,
+            loss: terms.loss,
+            lossRec: terms.rec,
+            lossAlign: terms.align,
+            lr,
+            secondsPerStep: perStep,
+            imagesPerSecond: (c.batch * run.accumulate) / perStep,
+            gflops,
+            mfu: peak ? gflops / peak : undefined,
+            etaSeconds: perStep * (run.steps - step),
+          }),
+        );
+        metrics.flush();
+        windowStart = performance.now();
+        windowSteps = 0;
+      }
+      if (step % run.checkpointEvery === 0) save();
+    }
+    if (lastCheckpoint === undefined || !lastCheckpoint.endsWith(String(step).padStart(8, '0'))) {
+      if (step > s.step) save();
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    metrics.flush();
+    await loader.close();
+    await stepSession?.release();
+    await gradSession?.release();
+    await tokenizer?.release();
+  }
+  const all = readMetrics(metrics.file);
+  await renderLossCurve(
+    all.map((m) => m.step),
+    all.map((m) => m.loss),
+    path.join(o.runDir, 'loss.png'),
+  );
+  const stats = loader.stats();
+  if (stats.skipped > 0) {
+    o.say(
+      `skipped ${stats.skipped} unreadable images: ${stats.skippedFiles.slice(0, 5).join(', ')}${stats.skipped > 5 ? ', ...' : ''}`,
+    );
+  }
+  return {
+    lastStep: step,
+    losses,
+    checkpoint: lastCheckpoint,
+    interrupted: stop !== undefined,
+    skippedImages: stats.skipped,
+  };
+}
+
+const num = (t: TensorData) => Number(t.data[0]);
+
+function shapeOf(manifest: Manifest, name: string): number[] {
+  return manifest.params.find((p) => p.name === name)!.shape as number[];
+}
+
+function nonFinite(step: number, lr: number, checkpoint: string | undefined): NonFiniteLossError {
+  return new NonFiniteLossError(
+    `the loss became non-finite at step ${step} (lr ${lr.toExponential(2)}); stopping. ` +
+      (checkpoint ? `The last good checkpoint is ${checkpoint}.` : 'No checkpoint was written yet.') +
+      ' Try a lower --lr or a longer warmup.',
+  );
+}
+
+/** Host copies of parameters and AdamW state for gradient accumulation. */
+function hostParams(manifest: Manifest, initial: ReadonlyMap<string, TensorData>): HostParam[] {
+  return manifest.params
+    .filter((p) => p.trainable)
+    .map((p) => {
+      const n = (p.shape as number[]).reduce((a, b) => a * b, 1);
+      const state = (slot: string) =>
+        Float32Array.from(
+          (initial.get(stateInputName(slot, p.name))?.data as Float32Array | undefined) ??
+            new Float32Array(n),
+        );
+      return {
+        name: p.name,
+        value: Float32Array.from(initial.get(p.name)!.data as Float32Array),
+        grad: new Float32Array(n),
+        expAvg: state('exp_avg'),
+        expAvgSq: state('exp_avg_sq'),
+        weightDecay: p.weightDecay,
+      };
+    });
+}
