@@ -1,7 +1,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeResizedCrop, imageSize, listImageFolder } from '../../src/runtime/data/image-folder';
+import {
+  decodeResizedCrop,
+  decodeResizedCrops,
+  imageSize,
+  listImageFolder,
+} from '../../src/runtime/data/image-folder';
 import { makeTestFolder, TestFolder, writeImage } from './make-images';
 
 let folder: TestFolder;
@@ -57,6 +62,26 @@ test('decodes a crop to the requested size and channels', async () => {
   const { width, height } = await imageSize(input);
   const px = await decodeResizedCrop(input, { top: 0, left: 0, height, width }, 16, 3, 'cubic');
   expect(px[3 * 15]).toBeGreaterThan(px[0] + 150);
+});
+
+test('several views of one crop decode once and match the single-view pipeline exactly', async () => {
+  for (const [rel] of folder.good) {
+    const input = fs.readFileSync(path.join(folder.dir, rel));
+    const { width, height } = await imageSize(input);
+    const crop = { top: 1, left: 2, height: height - 3, width: width - 5 };
+    for (const channels of [1, 3] as const) {
+      const [main, tok] = await decodeResizedCrops(input, crop, channels, [
+        { size: 32, kernel: 'cubic' },
+        { size: 16, kernel: 'lanczos3' },
+      ]);
+      expect(Buffer.from(main).equals(await decodeResizedCrop(input, crop, 32, channels, 'cubic'))).toBe(
+        true,
+      );
+      expect(Buffer.from(tok).equals(await decodeResizedCrop(input, crop, 16, channels, 'lanczos3'))).toBe(
+        true,
+      );
+    }
+  }
 });
 
 test('corrupt and empty files fail to decode with an error (not a crash)', async () => {

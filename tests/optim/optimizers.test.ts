@@ -12,6 +12,7 @@ import { sgd } from '../../src/graph-builder/optim/sgd';
 import { buildTrainStep } from '../../src/graph-builder/training/step-graphs';
 import { StepSession, stepScalars } from '../../src/runtime/train/step-session';
 import { Rng } from '../../src/random/rng';
+import { hostAdamWStep } from '../../src/runtime/train/host-adamw';
 
 const SHAPES: Record<string, number[]> = { 'w.weight': [3, 4], 'w.bias': [4], scale: [5] };
 
@@ -146,4 +147,42 @@ test.each([false, true])('SGD with momentum (nesterov %s) matches torch.optim.SG
   for (const name of Object.keys(SHAPES))
     expectClose(session.state.get(name)!.data as Float32Array, ref.get(name)!.p, 1e-6);
   await session.release();
+});
+
+test('the host AdamW (gradient accumulation) matches the same torch transcription, clipping included', () => {
+  const h = { b1: 0.9, b2: 0.95, eps: 1e-8, wd: 0.05 };
+  const shapes = Object.entries(SHAPES);
+  const host = shapes.map(([name, shape]) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return {
+      name,
+      value: Float32Array.from(randomValues(shape)),
+      grad: new Float32Array(n),
+      expAvg: new Float32Array(n),
+      expAvgSq: new Float32Array(n),
+      weightDecay: shape.length > 1,
+    };
+  });
+  const ref = host.map((p) => ({
+    p: Float64Array.from(p.value),
+    m: new Float64Array(p.value.length),
+    v: new Float64Array(p.value.length),
+  }));
+  const spec = {
+    name: 'adamw' as const,
+    beta1: h.b1,
+    beta2: h.b2,
+    eps: h.eps,
+    weightDecay: h.wd,
+    clipGradNorm: 1,
+    stateSlots: [],
+  };
+  for (let t = 1; t <= 4; t++) {
+    const grads = shapes.map(([, shape]) => rounded(randomValues(shape, 2)));
+    host.forEach((p, k) => p.grad.set(grads[k]));
+    const norm = hostAdamWStep(host, spec, 1e-2, t);
+    expect(norm).toBeCloseTo(torchClip(grads, 1), 4);
+    host.forEach((p, k) => torchAdamW(ref[k], grads[k], t, 1e-2, { ...h, wd: p.weightDecay ? h.wd : 0 }));
+  }
+  host.forEach((p, k) => expectClose(p.value, ref[k].p, 1e-6));
 });

@@ -86,6 +86,11 @@ async function run(flags: TrainFlags): Promise<void> {
   } else {
     const source = dataSource(flags);
     let buildDir = flags.build;
+    if (buildDir && !fs.existsSync(path.join(buildDir, 'manifest.json'))) {
+      throw new UserError(
+        `--build ${buildDir} is not a build folder (no manifest.json; make one with cae-onnx build)`,
+      );
+    }
     const preset = buildDir ? readManifest(buildDir).config.preset : flags.preset;
     runDir = flags.out ?? path.join('runs', preset);
     if (listCheckpoints(runDir).length > 0 && !flags.force) {

@@ -147,11 +147,14 @@ export async function decodeResizedCrops(
     .toColourspace('srgb')
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 && info.channels !== 4) throw new Error(`decoded ${info.channels} channels, expected 3 or 4`);
+  if (info.channels !== 3 && info.channels !== 4)
+    throw new Error(`decoded ${info.channels} channels, expected 3 or 4`);
   const raw = { width: info.width, height: info.height, channels: info.channels };
   return Promise.all(
     views.map((v) => {
-      const img = sharp(data, { raw }).resize(v.size, v.size, { kernel: v.kernel, fit: 'fill' }).removeAlpha();
+      const img = sharp(data, { raw })
+        .resize(v.size, v.size, { kernel: v.kernel, fit: 'fill' })
+        .removeAlpha();
       return rawPixels(toChannels(img, channels), v.size, channels);
     }),
   );
