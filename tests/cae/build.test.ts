@@ -5,19 +5,16 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { buildArtifacts, PARAMS_FILE } from '../../src/artifacts/build';
 import { readManifest } from '../../src/artifacts/manifest';
-import { writeModelFile } from '../../src/artifacts/onnx-file';
 import { readSafetensors } from '../../src/artifacts/safetensors';
 import { inspectTokenizer } from '../../src/artifacts/tokenizer';
 import { resolveConfig } from '../../src/graph-builder/cae/config';
 import { CAE_INPUTS } from '../../src/graph-builder/cae/model';
-import { Graph } from '../../src/graph-builder/core/graph';
 import { tensorData, TensorData } from '../../src/graph-builder/core/tensor-data';
-import * as op from '../../src/graph-builder/ops';
-import { toModelProto } from '../../src/graph-builder/onnx/to-model-proto';
 import { ADAMW_DEFAULTS } from '../../src/graph-builder/optim/adamw';
 import { Rng } from '../../src/random/rng';
 import { makeMaskBatch } from '../../src/runtime/masking';
 import { ModelSession } from '../../src/runtime/session';
+import { tinyTokenizer } from '../helpers/tiny-tokenizer';
 import { StepSession, stepScalars } from '../../src/runtime/train/step-session';
 
 const run = promisify(execFile);
@@ -147,25 +144,6 @@ describe('buildArtifacts', () => {
     );
   });
 });
-
-/** A stand-in image tokenizer: [B, 1, 14, 14] -> logits [B, 16, 7, 7] (one conv). */
-function tinyTokenizer(file: string, grid = 7): void {
-  const g = new Graph('tokenizer');
-  const x = g.input('image', 'float32', ['batch', 1, 2 * grid, 2 * grid]);
-  const w = g.param('w', [16, 1, 2, 2]);
-  g.output('logits', op.conv(x, w, undefined, { strides: [2, 2] }));
-  const values = new Map([
-    [
-      'w',
-      tensorData(
-        'float32',
-        [16, 1, 2, 2],
-        Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)),
-      ),
-    ],
-  ]);
-  writeModelFile(file, toModelProto(g, { paramsAs: 'initializers', paramValues: values }));
-}
 
 describe('token targets from a tokenizer model', () => {
   test('a matching tokenizer sets the vocabulary; the train graph takes target_tokens', async () => {

@@ -14,6 +14,8 @@ import { listCheckpoints, readCheckpoint } from '../../src/runtime/train/checkpo
 import { readMetrics } from '../../src/runtime/train/metrics-log';
 import { NonFiniteLossError, RunOptions, train, TrainOptions } from '../../src/runtime/train/trainer';
 import { writeImage } from '../data/make-images';
+import { tinyTokenizer } from '../helpers/tiny-tokenizer';
+import { copyTokenizer, inspectTokenizer } from '../../src/artifacts/tokenizer';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cae-train-'));
 const quiet = { say: () => undefined, status: () => undefined };
@@ -149,5 +151,34 @@ test('gradient accumulation (grad_step + host AdamW) trains', async () => {
   const result = await run(tmp(), {
     run: runOptions(smallBuild({ batch: 4 }), { accumulate: 2, steps: 25 }),
   });
+  expect(falls(result.losses)).toBe(true);
+});
+
+test('token targets: the build tokenizer labels the masked patches and the loss falls', async () => {
+  const dir = tmp();
+  const tokenizer = path.join(dir, 'tok.onnx');
+  tinyTokenizer(tokenizer);
+  const config = resolveConfig('cae-tiny-28', {
+    batch: 8,
+    embedDim: 32,
+    depth: 2,
+    numHeads: 2,
+    decoderEmbedDim: 32,
+    decoderNumHeads: 2,
+    regressorDepth: 1,
+    decoderDepth: 1,
+  });
+  const spec = inspectTokenizer(tokenizer, config);
+  const build = path.join(dir, 'build');
+  buildArtifacts({
+    outDir: build,
+    config: { ...config, target: 'tokens', vocabSize: spec.vocabSize },
+    seed: 0,
+    optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: 3 },
+    tokenizer: spec,
+  });
+  copyTokenizer(tokenizer, build);
+  const result = await run(path.join(dir, 'run'), { run: runOptions(build, { steps: 30 }) });
+  expect(result.losses[0]).toBeGreaterThan(1.5); // ~ln(16) cross-entropy at the start
   expect(falls(result.losses)).toBe(true);
 });

@@ -195,7 +195,7 @@ export function registerTrain(program: Command): void {
     .option('--batch <n>', 'batch size when building from a preset', positiveInt)
     .option('--out <dir>', 'run folder (checkpoints, metrics.jsonl, loss.png); default runs/<preset>')
     .option('--resume <run>', 'continue a run from its newest checkpoint, exactly')
-    .option('--steps <n>', 'optimizer updates', positiveInt, 600)
+    .option('--steps <n>', 'optimizer updates', positiveInt, 1000)
     .option(
       '--lr <lr>',
       'peak learning rate (default: 1.5e-3 x batch/2048; 1e-3 for cae-tiny-*)',

@@ -152,7 +152,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       scale: manifest.tokenizer.scale,
       shift: manifest.tokenizer.shift,
     },
-    workers: o.workers,
+    // In-memory digits need one worker; more only compete with ORT's threads (1.8x slower steps
+    // with 2 workers on 2 cores, bench/train-overhead.ts). Image folders are decode-bound.
+    workers: o.workers ?? (run.data.kind === 'folder' ? undefined : 1),
     start: s.data,
     limit: run.limit,
   });
