@@ -13,6 +13,8 @@ export interface SessionConfig {
   readonly enableProfiling?: boolean;
   /** Path prefix of the profile file (ORT appends a timestamp and .json). */
   readonly profilePrefix?: string;
+  /** Outputs to leave on the device ('gpu-buffer', WebGPU EP) instead of copying them to the host. */
+  readonly outputsOnDevice?: readonly string[];
 }
 
 /** An ORT failure, annotated with the model code that built the failing node. */
@@ -43,6 +45,11 @@ export class ModelSession {
       enableProfiling: config.enableProfiling ?? false,
     };
     if (config.profilePrefix) options.profileFilePrefix = config.profilePrefix;
+    if (config.outputsOnDevice) {
+      options.preferredOutputLocation = Object.fromEntries(
+        config.outputsOnDevice.map((n) => [n, 'gpu-buffer' as const]),
+      );
+    }
     if (config.threads !== undefined) options.intraOpNumThreads = config.threads;
     const session = await annotate(callSites, () =>
       typeof model === 'string'
@@ -67,12 +74,20 @@ export class ModelSession {
   ): Promise<Record<string, TensorData>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrt(t);
-    const result = await annotate(this.callSites, () =>
-      fetches ? this.session.run(ortFeeds, [...fetches]) : this.session.run(ortFeeds),
-    );
+    const result = await this.runOrt(ortFeeds, fetches);
     const out: Record<string, TensorData> = {};
     for (const [name, t] of Object.entries(result)) out[name] = fromOrt(t);
     return out;
+  }
+
+  /** Runs on ORT tensors as they are (device tensors stay on the device). */
+  async runOrt(
+    feeds: Readonly<Record<string, ort.Tensor>>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, ort.Tensor>> {
+    return annotate(this.callSites, () =>
+      fetches ? this.session.run({ ...feeds }, [...fetches]) : this.session.run({ ...feeds }),
+    );
   }
 
   /** Ends ORT profiling (when enabled) and returns the profile file it wrote. */

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import { onnx } from 'onnx-proto';
-import { dtypeFromOnnxCode } from '../../graph-builder/core/dtype';
+import * as ort from 'onnxruntime-node';
+import { DType, dtypeFromOnnxCode } from '../../graph-builder/core/dtype';
+import { fromOrt, toOrt } from '../tensor-convert';
 import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { NEXT } from '../../graph-builder/training/step-graphs';
 import { ModelSession, SessionConfig } from '../session';
@@ -11,16 +13,28 @@ import { ModelSession, SessionConfig } from '../session';
  * State inputs without an initial value (optimizer moments) start at zero.
  */
 export class StepSession {
+  /** With deviceState: the carried tensors as they live on the device between steps. */
+  private readonly device = new Map<string, ort.Tensor>();
+
   private constructor(
     private readonly session: ModelSession,
     readonly state: Map<string, TensorData>,
     private readonly stateNames: readonly string[],
-  ) {}
+    private readonly deviceState: boolean,
+  ) {
+    if (deviceState) for (const [k, v] of state) this.device.set(k, toOrt(v));
+  }
 
+  /**
+   * deviceState (WebGPU EP): the `.next` outputs stay on the GPU ('gpu-buffer') and are fed back as
+   * they are, so parameters and optimizer state never cross to the host between steps; `snapshot()`
+   * downloads them for checkpoints.
+   */
   static async create(
     model: string | onnx.ModelProto,
     initial: ReadonlyMap<string, TensorData>,
     config: SessionConfig = {},
+    options: { deviceState?: boolean; location?: 'gpu-buffer' | 'cpu' } = {},
   ): Promise<StepSession> {
     const proto = typeof model === 'string' ? onnx.ModelProto.decode(fs.readFileSync(model)) : model;
     const outputs = new Set((proto.graph?.output ?? []).map((o) => o.name ?? ''));
@@ -42,11 +56,16 @@ export class StepSession {
       const shape = (type?.shape?.dim ?? []).map((d) => Number(d.dimValue));
       state.set(name, tensorData(dtypeFromOnnxCode(type?.elemType ?? 1), shape));
     }
-    return new StepSession(await ModelSession.create(model, config), state, stateNames);
+    const deviceState = options.deviceState ?? false;
+    const sessionConfig = deviceState
+      ? { ...config, outputsOnDevice: stateNames.map((n) => `${n}${NEXT}`) }
+      : config;
+    return new StepSession(await ModelSession.create(model, sessionConfig), state, stateNames, deviceState);
   }
 
   /** One step: data feeds and scalars in, non-state outputs back; state advances in place. */
   async run(feeds: Readonly<Record<string, TensorData>>): Promise<Record<string, TensorData>> {
+    if (this.deviceState) return this.runOnDevice(feeds);
     const out = await this.session.run({ ...Object.fromEntries(this.state), ...feeds });
     const results: Record<string, TensorData> = {};
     for (const [name, t] of Object.entries(out)) {
@@ -54,6 +73,37 @@ export class StepSession {
       else results[name] = t;
     }
     return results;
+  }
+
+  private async runOnDevice(
+    feeds: Readonly<Record<string, TensorData>>,
+  ): Promise<Record<string, TensorData>> {
+    const inputs: Record<string, ort.Tensor> = Object.fromEntries(this.device);
+    for (const [k, v] of Object.entries(feeds)) inputs[k] = toOrt(v);
+    const out = await this.session.runOrt(inputs);
+    const results: Record<string, TensorData> = {};
+    for (const [name, t] of Object.entries(out)) {
+      if (!name.endsWith(NEXT)) {
+        results[name] = fromOrt(t);
+        continue;
+      }
+      const key = name.slice(0, -NEXT.length);
+      const previous = this.device.get(key);
+      this.device.set(key, t);
+      if (previous && previous.location === 'gpu-buffer') previous.dispose();
+    }
+    return results;
+  }
+
+  /** The carried tensors on the host (downloaded from the device when they live there). */
+  async snapshot(): Promise<Map<string, TensorData>> {
+    if (!this.deviceState) return new Map(this.state);
+    const out = new Map<string, TensorData>();
+    for (const [k, t] of this.device) {
+      const data = t.location === 'cpu' ? t.data : await t.getData();
+      out.set(k, tensorData(t.type as DType, t.dims, data as TensorData['data']));
+    }
+    return out;
   }
 
   /** Names of the tensors carried between steps (parameters and optimizer state). */

@@ -193,26 +193,26 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   let windowStart = performance.now();
   let windowSteps = 0;
-  const currentParams = () =>
-    fused
-      ? new Map(manifest.params.map((p) => [p.name, stepSession!.state.get(p.name)!]))
-      : new Map(host.map((h) => [h.name, tensorData('float32', shapeOf(manifest, h.name), h.value)]));
-  const currentOptimizer = () => {
-    if (!fused) {
-      return new Map(
-        host.flatMap((h) => [
-          [stateInputName('exp_avg', h.name), tensorData('float32', shapeOf(manifest, h.name), h.expAvg)],
-          [
-            stateInputName('exp_avg_sq', h.name),
-            tensorData('float32', shapeOf(manifest, h.name), h.expAvgSq),
-          ],
-        ]),
-      );
-    }
+  /** Parameters and optimizer state on the host, split as the checkpoint stores them. */
+  const snapshot = async (): Promise<[Map<string, TensorData>, Map<string, TensorData>]> => {
     const names = new Set(manifest.params.map((p) => p.name));
-    return new Map([...stepSession!.state].filter(([k]) => !names.has(k)));
+    if (fused) {
+      const all = await stepSession!.snapshot();
+      const params = new Map(manifest.params.map((p) => [p.name, all.get(p.name)!]));
+      return [params, new Map([...all].filter(([k]) => !names.has(k)))];
+    }
+    const tensor = (name: string, data: Float32Array) => tensorData('float32', shapeOf(manifest, name), data);
+    const params = new Map(manifest.params.map((p) => [p.name, s.params.get(p.name)!]));
+    for (const h of host) params.set(h.name, tensor(h.name, h.value));
+    const optimizer = new Map(
+      host.flatMap((h) => [
+        [stateInputName('exp_avg', h.name), tensor(h.name, h.expAvg)],
+        [stateInputName('exp_avg_sq', h.name), tensor(h.name, h.expAvgSq)],
+      ]),
+    );
+    return [params, optimizer];
   };
-  const save = () => {
+  const save = async () => {
     metrics.flush();
     const state: TrainState = {
       step,
@@ -223,7 +223,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       elapsedSeconds: s.elapsed + (performance.now() - started) / 1000,
       lastLoss,
     };
-    lastCheckpoint = writeCheckpoint(o.runDir, manifest, currentParams(), currentOptimizer(), state);
+    const [params, optimizer] = await snapshot();
+    lastCheckpoint = writeCheckpoint(o.runDir, manifest, params, optimizer, state);
   };
 
   try {
@@ -318,10 +319,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         windowStart = performance.now();
         windowSteps = 0;
       }
-      if (step % run.checkpointEvery === 0) save();
+      if (step % run.checkpointEvery === 0) await save();
     }
     if (lastCheckpoint === undefined || !lastCheckpoint.endsWith(String(step).padStart(8, '0'))) {
-      if (step > s.step) save();
+      if (step > s.step) await save();
     }
   } finally {
     process.off('SIGINT', onSignal);
