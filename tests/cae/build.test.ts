@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
+import { cli } from '../helpers/cli';
 import { buildArtifacts, PARAMS_FILE } from '../../src/artifacts/build';
 import { readManifest } from '../../src/artifacts/manifest';
 import { readSafetensors } from '../../src/artifacts/safetensors';
@@ -17,21 +16,7 @@ import { ModelSession } from '../../src/runtime/session';
 import { tinyTokenizer } from '../helpers/tiny-tokenizer';
 import { StepSession, stepScalars } from '../../src/runtime/train/step-session';
 
-const run = promisify(execFile);
-// The compiled CLI: `npm test` builds it first (pretest), as a user runs it.
-const CLI = path.join(__dirname, '../../dist/cli/main.js');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cae-build-'));
-
-/** Runs the CLI and returns its exit code and output. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const optimizer = { ...ADAMW_DEFAULTS, clipGradNorm: 3 };
 const config = resolveConfig('cae-tiny-28', { batch: 4 });

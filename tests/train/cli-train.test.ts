@@ -2,47 +2,17 @@
  * `cae-onnx train` as a user runs it (the compiled CLI, built by `npm test`'s pretest): interruption
  * by SIGINT, SIGKILL at random moments, resume, export, and clear errors for bad input.
  */
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
+import { CLI, cli } from '../helpers/cli';
+import { smallBuild } from '../helpers/small-cae';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
-import { buildArtifacts } from '../../src/artifacts/build';
-import { resolveConfig } from '../../src/graph-builder/cae/config';
-import { ADAMW_DEFAULTS } from '../../src/graph-builder/optim/adamw';
 import { listCheckpoints, readCheckpoint } from '../../src/runtime/train/checkpoint';
 import { readMetrics } from '../../src/runtime/train/metrics-log';
 
-const CLI = path.join(__dirname, '../../dist/cli/main.js');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cae-cli-'));
-const exec = promisify(execFile);
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-const build = path.join(tmp(), 'build');
-buildArtifacts({
-  outDir: build,
-  config: resolveConfig('cae-tiny-28', {
-    batch: 8,
-    embedDim: 32,
-    depth: 2,
-    numHeads: 2,
-    decoderEmbedDim: 32,
-    decoderNumHeads: 2,
-    regressorDepth: 1,
-    decoderDepth: 1,
-  }),
-  seed: 0,
-  optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: 3 },
-});
+const build = smallBuild();
 const common = ['--build', build, '--limit', '512', '--log-every', '1', '--workers', '1', '--threads', '1'];
 
 function start(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {

@@ -7,35 +7,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildArtifacts } from '../../src/artifacts/build';
-import { CaeConfig, resolveConfig } from '../../src/graph-builder/cae/config';
 import { ADAMW_DEFAULTS } from '../../src/graph-builder/optim/adamw';
 import { mnistPaths } from '../../src/runtime/data/idx';
 import { listCheckpoints, readCheckpoint } from '../../src/runtime/train/checkpoint';
 import { readMetrics } from '../../src/runtime/train/metrics-log';
 import { NonFiniteLossError, RunOptions, train, TrainOptions } from '../../src/runtime/train/trainer';
 import { writeImage } from '../data/make-images';
+import { smallBuild, smallCaeConfig } from '../helpers/small-cae';
 import { tinyTokenizer } from '../helpers/tiny-tokenizer';
 import { copyTokenizer, inspectTokenizer } from '../../src/artifacts/tokenizer';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cae-train-'));
 const quiet = { say: () => undefined, status: () => undefined };
-
-function smallBuild(overrides: Partial<CaeConfig>, preset = 'cae-tiny-28'): string {
-  const dir = path.join(tmp(), 'build');
-  const config = resolveConfig(preset, {
-    batch: 8,
-    embedDim: 32,
-    depth: 2,
-    numHeads: 2,
-    decoderEmbedDim: 32,
-    decoderNumHeads: 2,
-    regressorDepth: 1,
-    decoderDepth: 1,
-    ...overrides,
-  });
-  buildArtifacts({ outDir: dir, config, seed: 0, optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: 3 } });
-  return dir;
-}
 
 function runOptions(buildDir: string, over: Partial<RunOptions> = {}): RunOptions {
   const steps = over.steps ?? 30;
@@ -158,16 +141,7 @@ test('token targets: the build tokenizer labels the masked patches and the loss 
   const dir = tmp();
   const tokenizer = path.join(dir, 'tok.onnx');
   tinyTokenizer(tokenizer);
-  const config = resolveConfig('cae-tiny-28', {
-    batch: 8,
-    embedDim: 32,
-    depth: 2,
-    numHeads: 2,
-    decoderEmbedDim: 32,
-    decoderNumHeads: 2,
-    regressorDepth: 1,
-    decoderDepth: 1,
-  });
+  const config = smallCaeConfig();
   const spec = inspectTokenizer(tokenizer, config);
   const build = path.join(dir, 'build');
   buildArtifacts({

@@ -235,14 +235,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       let terms: { loss: number; rec: number; align: number; gradNorm: number };
       let epoch = data.epoch;
-      if (fused) {
+      /** The next batch's feeds; moves the data position. */
+      const nextFeeds = async () => {
         const batch = await loader.next();
         epoch = batch.epoch;
         data = batch.next;
-        const feeds = await stepInputs(manifest, batch, rng, {
-          alignmentDropPath: run.alignmentDropPath,
-          tokenizer,
-        });
+        return stepInputs(manifest, batch, rng, { alignmentDropPath: run.alignmentDropPath, tokenizer });
+      };
+      if (fused) {
+        const feeds = await nextFeeds();
         const out = await stepSession!.run({ ...feeds, ...stepScalars(lr, next) });
         terms = {
           loss: num(out.loss),
@@ -259,13 +260,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           host.map((h) => [h.name, tensorData('float32', shapeOf(manifest, h.name), h.value)]),
         );
         for (let k = 0; k < run.accumulate; k++) {
-          const batch = await loader.next();
-          epoch = batch.epoch;
-          data = batch.next;
-          const feeds = await stepInputs(manifest, batch, rng, {
-            alignmentDropPath: run.alignmentDropPath,
-            tokenizer,
-          });
+          const feeds = await nextFeeds();
           const out = await gradSession!.run({ ...feeds, ...paramFeeds });
           for (const h of host) {
             const g = out[gradOutputName(h.name)].data as Float32Array;
