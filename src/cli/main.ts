@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerBuild } from './commands/build';
 import { registerExport } from './commands/export';
+import { registerReconstruct } from './commands/reconstruct';
 import { registerTrain } from './commands/train';
 import { registerInfo } from './commands/info';
 import { registerInspect } from './commands/inspect';
@@ -16,6 +17,7 @@ const program = new Command()
 registerTrain(program);
 registerBuild(program);
 registerExport(program);
+registerReconstruct(program);
 registerInfo(program);
 registerInspect(program);
 

@@ -26,7 +26,7 @@ export const CAE_INPUTS = {
 } as const;
 
 /** Encoder latents projected to the regressor width (`encoder_to_regresser` + norm) when widths differ. */
-function toRegressorWidth(c: CaeConfig, x: Tensor): Tensor {
+export function toRegressorWidth(c: CaeConfig, x: Tensor): Tensor {
   if (c.embedDim === c.decoderEmbedDim) return x;
   const g = x.graph;
   const projected = g.withScope('encoder_to_regresser', () => linear(x, c.decoderEmbedDim));
@@ -34,7 +34,7 @@ function toRegressorWidth(c: CaeConfig, x: Tensor): Tensor {
 }
 
 /** Drops the cls token. x: [B, 1 + K, D] -> [B, K, D]. */
-const withoutCls = (x: Tensor) => op.slice(x, [1], [x.shape[1] as number], [1]);
+export const withoutCls = (x: Tensor) => op.slice(x, [1], [x.shape[1] as number], [1]);
 
 /**
  * The CAE pretraining model as a step model: declares its inputs and parameters (reference names)
