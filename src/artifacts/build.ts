@@ -10,6 +10,7 @@ import type { TensorData } from '../graph-builder/core/tensor-data';
 import { toModelProto } from '../graph-builder/onnx/to-model-proto';
 import { adamw, AdamWConfig } from '../graph-builder/optim/adamw';
 import { buildEvalStep, buildGradStep, buildTrainStep } from '../graph-builder/training/step-graphs';
+import { encoderMetadata } from './encoder-metadata';
 import { initializeParams } from './initialize-params';
 import {
   GraphSpec,
@@ -53,10 +54,11 @@ function writeGraph(
   file: string,
   graph: Graph,
   params?: ReadonlyMap<string, TensorData>,
+  metadata?: Record<string, string>,
 ): GraphSpec {
   const model = toModelProto(
     graph,
-    params ? { paramsAs: 'initializers', paramValues: params } : { paramsAs: 'inputs' },
+    params ? { paramsAs: 'initializers', paramValues: params, metadata } : { paramsAs: 'inputs' },
   );
   writeModelFile(path.join(dir, file), model);
   return {
@@ -99,7 +101,9 @@ export function buildArtifacts(o: BuildOptions): Manifest {
   );
   log('writing encoder.onnx');
   const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));
-  const encoder = writeGraph(o.outDir, 'encoder.onnx', buildEncoderGraph(c), encoderParams);
+  const normalization = o.normalization ?? (c.inChans === 3 ? IMAGENET : { mean: [0.5], std: [0.5] });
+  const metadata = encoderMetadata({ normalization, config: c } as Manifest);
+  const encoder = writeGraph(o.outDir, 'encoder.onnx', buildEncoderGraph(c), encoderParams, metadata);
   log(`writing ${PARAMS_FILE}`);
   writeSafetensors(path.join(o.outDir, PARAMS_FILE), referenceStateDict(c, params), {
     format: 'cae-onnx',
@@ -113,7 +117,7 @@ export function buildArtifacts(o: BuildOptions): Manifest {
     config: c,
     seed: o.seed,
     grid: { side, numPatches, numVisible, numMasked: c.numMasked },
-    normalization: o.normalization ?? (c.inChans === 3 ? IMAGENET : { mean: [0.5], std: [0.5] }),
+    normalization,
     params: declared.map((p) => ({
       name: p.name,
       dtype: p.tensor.dtype,

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerBuild } from './commands/build';
 import { registerExport } from './commands/export';
+import { registerProbe } from './commands/probe';
 import { registerReconstruct } from './commands/reconstruct';
 import { registerTrain } from './commands/train';
 import { registerInfo } from './commands/info';
@@ -18,6 +19,7 @@ registerTrain(program);
 registerBuild(program);
 registerExport(program);
 registerReconstruct(program);
+registerProbe(program);
 registerInfo(program);
 registerInspect(program);
 

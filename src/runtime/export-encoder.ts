@@ -3,6 +3,7 @@ import { buildEncoderGraph } from '../graph-builder/cae/model';
 import { Graph } from '../graph-builder/core/graph';
 import { tensorData, TensorData } from '../graph-builder/core/tensor-data';
 import { toModelProto } from '../graph-builder/onnx/to-model-proto';
+import { encoderMetadata } from '../artifacts/encoder-metadata';
 import type { Manifest } from '../artifacts/manifest';
 import { writeModelFile } from '../artifacts/onnx-file';
 import { Rng } from '../random/rng';
@@ -39,7 +40,12 @@ export async function exportEncoder(
   const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));
   writeModelFile(
     file,
-    toModelProto(buildEncoderGraph(c), { paramsAs: 'initializers', paramValues: encoderParams, opset }),
+    toModelProto(buildEncoderGraph(c), {
+      paramsAs: 'initializers',
+      paramValues: encoderParams,
+      opset,
+      metadata: encoderMetadata(manifest),
+    }),
   );
 
   const g = new Graph('training_encoder');

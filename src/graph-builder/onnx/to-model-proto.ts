@@ -18,6 +18,8 @@ export interface SerializeOptions {
   readonly paramValues?: ReadonlyMap<string, TensorData>;
   readonly opset?: number;
   readonly docString?: string;
+  /** Key-value metadata stored in the model (e.g. the input normalization of an encoder). */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** The nodes, constants and parameters that the graph outputs depend on, in trace order. */
@@ -112,6 +114,7 @@ export function toModelProto(graph: Graph, options: SerializeOptions): onnx.Mode
     producerName: 'cae-onnx',
     producerVersion: '0.1.0',
     docString: options.docString,
+    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
     opsetImport: [{ domain: '', version: options.opset ?? DEFAULT_OPSET }],
     graph: {
       name: graph.name,

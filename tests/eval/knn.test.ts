@@ -1,0 +1,142 @@
+/**
+ * The weighted k-NN classifier on synthetic data whose answer is known, and against a brute-force
+ * reference (all similarities sorted) on sizes that leave partial tiles and blocks.
+ */
+import { Rng } from '../../src/random/rng';
+import { knnClassify, KnnSamples } from '../../src/runtime/eval/knn';
+
+const CLASSES = 5;
+
+/** Gaussian clusters: class c centred at a random point (std `separation`), unit noise. [n, dim]. */
+function clusters(
+  n: number,
+  dim: number,
+  seed: number,
+  separation: number,
+  centres?: Float32Array,
+): KnnSamples & { centres: Float32Array } {
+  const rng = new Rng(seed);
+  const c = centres ?? Float32Array.from({ length: CLASSES * dim }, () => rng.normal() * separation);
+  const labels = Int32Array.from({ length: n }, () => rng.int(0, CLASSES - 1));
+  const features = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++)
+    for (let d = 0; d < dim; d++) features[i * dim + d] = c[labels[i] * dim + d] + rng.normal();
+  return { features, labels, dim, centres: c };
+}
+
+/** The definition: every similarity, sorted (ties: earlier training row first), weighted votes. */
+function bruteForce(train: KnnSamples, test: KnnSamples, k: number, t: number, classes: number): Int32Array {
+  const unit = (s: KnnSamples, i: number): number[] => {
+    const v = Array.from(s.features.subarray(i * s.dim, (i + 1) * s.dim));
+    const norm = Math.max(Math.sqrt(v.reduce((a, x) => a + x * x, 0)), 1e-12);
+    return v.map((x) => x / norm);
+  };
+  const trainUnit = Array.from(train.labels, (_, j) => unit(train, j));
+  return Int32Array.from(test.labels, (_, i) => {
+    const q = unit(test, i);
+    const sims = trainUnit
+      .map((v, j) => ({ j, sim: v.reduce((a, x, d) => a + x * q[d], 0) }))
+      .filter(({ j }) => train.labels[j] >= 0)
+      .sort((a, b) => b.sim - a.sim || a.j - b.j)
+      .slice(0, k);
+    const votes = new Array<number>(classes).fill(0);
+    for (const { j, sim } of sims) votes[train.labels[j]] += Math.exp(sim / t);
+    return votes.indexOf(Math.max(...votes));
+  });
+}
+
+test('well-separated clusters are classified (almost) perfectly', () => {
+  const train = clusters(2000, 16, 1, 3);
+  const test = clusters(500, 16, 2, 3, train.centres);
+  const r = knnClassify(train, test);
+  expect(r.predictions).toHaveLength(500);
+  expect(r.labeled).toBe(500);
+  expect(r.accuracy).toBeGreaterThan(0.99);
+});
+
+test('shuffled training labels stay near chance', () => {
+  const train = clusters(2000, 16, 1, 3);
+  const test = clusters(1000, 16, 2, 3, train.centres);
+  const rng = new Rng(9);
+  const shuffled = { ...train, labels: Int32Array.from(train.labels, () => rng.int(0, CLASSES - 1)) };
+  const r = knnClassify(shuffled, test);
+  const se = Math.sqrt(((1 / CLASSES) * (1 - 1 / CLASSES)) / 1000); // ~0.013
+  expect(Math.abs(r.accuracy - 1 / CLASSES)).toBeLessThan(4 * se);
+});
+
+test('k = 1 on the training set itself is 100% (each sample finds itself)', () => {
+  const train = clusters(777, 16, 3, 0.5); // overlapping clusters: only the sample itself tells
+  const r = knnClassify(train, train, { k: 1 });
+  expect(r.accuracy).toBe(1);
+  expect(Array.from(r.predictions)).toEqual(Array.from(train.labels));
+});
+
+test('the temperature decides between one close neighbour and two farther ones', () => {
+  // query (1, 0); class 0: one neighbour at cosine 0.99; class 1: two neighbours at cosine 0.8
+  const s = Math.sqrt(1 - 0.99 * 0.99);
+  const train: KnnSamples = {
+    features: Float32Array.from([0.99, s, 0.8, 0.6, 0.8, -0.6, -1, 0]),
+    labels: Int32Array.from([0, 1, 1, 0]),
+    dim: 2,
+  };
+  const test: KnnSamples = { features: Float32Array.from([2, 0]), labels: Int32Array.from([0]), dim: 2 };
+  // sharp weights: exp(0.99 / 0.07) > 2 exp(0.8 / 0.07), the close neighbour wins
+  expect(Array.from(knnClassify(train, test, { k: 3, temperature: 0.07 }).predictions)).toEqual([0]);
+  // flat weights: a plain majority of the 3 nearest
+  expect(Array.from(knnClassify(train, test, { k: 3, temperature: 100 }).predictions)).toEqual([1]);
+});
+
+test('matches the brute-force definition on sizes with partial tiles and blocks', () => {
+  const dim = 37;
+  const classes = 7;
+  const rng = new Rng(5);
+  const make = (n: number): KnnSamples => ({
+    features: Float32Array.from({ length: n * dim }, () => rng.normal()),
+    labels: Int32Array.from({ length: n }, () => rng.int(-1, classes - 1)), // some unlabeled
+    dim,
+  });
+  const train = make(1234); // > one cache block of rows at this dim, not a multiple of 4
+  const test = make(203);
+  for (const [k, temperature] of [
+    [1, 0.07],
+    [5, 0.07],
+    [20, 0.5],
+  ]) {
+    const r = knnClassify(train, test, { k, temperature, numClasses: classes });
+    expect(Array.from(r.predictions)).toEqual(Array.from(bruteForce(train, test, k, temperature, classes)));
+    const labeled = Array.from(test.labels).filter((l) => l >= 0).length;
+    const correct = Array.from(test.labels).filter((l, i) => l >= 0 && l === r.predictions[i]).length;
+    expect(r.labeled).toBe(labeled);
+    expect(r.accuracy).toBeCloseTo(correct / labeled, 12);
+  }
+});
+
+test('unlabeled training samples do not vote; k is capped at the labeled training samples', () => {
+  const train: KnnSamples = {
+    features: Float32Array.from([1, 0, 0.9, 0.1, -1, 0]),
+    labels: Int32Array.from([-1, 2, 0]),
+    dim: 2,
+  };
+  const test: KnnSamples = {
+    features: Float32Array.from([1, 0, -1, 0.1]),
+    labels: Int32Array.from([2, -1]),
+    dim: 2,
+  };
+  const r = knnClassify(train, test, { k: 1 });
+  expect(Array.from(r.predictions)).toEqual([2, 0]);
+  expect(r.accuracy).toBe(1);
+  expect(r.labeled).toBe(1);
+  expect(knnClassify(train, test, { k: 50 }).predictions).toHaveLength(2);
+});
+
+test('bad inputs are refused', () => {
+  const a: KnnSamples = { features: new Float32Array(8), labels: new Int32Array(2), dim: 4 };
+  expect(() => knnClassify(a, { ...a, dim: 2, labels: new Int32Array(4) })).toThrow(/dim/);
+  expect(() => knnClassify(a, { ...a, labels: new Int32Array(3) })).toThrow(/do not make 3 samples/);
+  expect(() => knnClassify({ ...a, labels: Int32Array.from([-1, -1]) }, a)).toThrow(/no labeled/);
+  expect(() => knnClassify({ ...a, labels: Int32Array.from([0, 4]) }, a, { numClasses: 3 })).toThrow(
+    /numClasses/,
+  );
+  expect(() => knnClassify(a, a, { k: 0 })).toThrow(/k must be/);
+  expect(() => knnClassify(a, a, { temperature: 0 })).toThrow(/temperature/);
+});
