@@ -30,11 +30,11 @@ function pixelPatchEncoder(file: string): void {
   writeModelFile(file, toModelProto(g, { paramsAs: 'inputs' }));
 }
 
-/** Raw pixels flattened: tokens [batch, 1, 784] (the cls "token" is the whole image). */
+/** Raw pixels flattened: tokens [batch, 2, 784]; the cls "token" (token 0) is the whole image. */
 function pixelFlatEncoder(file: string): void {
   const g = new Graph('pixels_flat');
-  const x = g.input('images', 'float32', ['batch', 1, 28, 28]);
-  g.output('tokens', op.reshape(x, ['batch', 1, 784]));
+  const x = op.reshape(g.input('images', 'float32', ['batch', 1, 28, 28]), ['batch', 1, 784]);
+  g.output('tokens', op.concat([x, x], 1));
   writeModelFile(file, toModelProto(g, { paramsAs: 'inputs' }));
 }
 
@@ -57,12 +57,14 @@ async function main() {
   const pixelsPatches = path.join(tmp, 'pixels-patches.onnx');
   pixelFlatEncoder(pixelsFlat);
   pixelPatchEncoder(pixelsPatches);
-  const encoders: [string, string, string][] = [
+  const only = arg('--only');
+  const all: [string, string, string][] = [
     ['random init', arg('--random')!, arg('--random')!],
     ['CAE', arg('--cae')!, arg('--cae')!],
     ['CAE, lambda 0', arg('--noalign')!, arg('--noalign')!],
     ['raw pixels', pixelsFlat, pixelsPatches],
   ];
+  const encoders = only ? all.filter(([n]) => n === only) : all;
   const train = {
     kind: 'idx' as const,
     images: path.join(dataDir, 'train-images-idx3-ubyte.gz'),
