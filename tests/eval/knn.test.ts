@@ -4,25 +4,12 @@
  */
 import { Rng } from '../../src/random/rng';
 import { knnClassify, KnnSamples } from '../../src/runtime/eval/knn';
+import { gaussianClusters } from '../helpers/clusters';
 
 const CLASSES = 5;
 
-/** Gaussian clusters: class c centred at a random point (std `separation`), unit noise. [n, dim]. */
-function clusters(
-  n: number,
-  dim: number,
-  seed: number,
-  separation: number,
-  centres?: Float32Array,
-): KnnSamples & { centres: Float32Array } {
-  const rng = new Rng(seed);
-  const c = centres ?? Float32Array.from({ length: CLASSES * dim }, () => rng.normal() * separation);
-  const labels = Int32Array.from({ length: n }, () => rng.int(0, CLASSES - 1));
-  const features = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++)
-    for (let d = 0; d < dim; d++) features[i * dim + d] = c[labels[i] * dim + d] + rng.normal();
-  return { features, labels, dim, centres: c };
-}
+const clusters = (n: number, dim: number, seed: number, separation: number, centres?: Float32Array) =>
+  gaussianClusters(CLASSES, n, dim, seed, separation, centres);
 
 /** The definition: every similarity, sorted (ties: earlier training row first), weighted votes. */
 function bruteForce(train: KnnSamples, test: KnnSamples, k: number, t: number, classes: number): Int32Array {

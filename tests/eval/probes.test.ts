@@ -6,10 +6,11 @@
 import { Rng } from '../../src/random/rng';
 import { attentiveProbe, linearProbe } from '../../src/runtime/eval/probes';
 import type { Samples } from '../../src/runtime/eval/probe-fit';
+import { gaussianClusters } from '../helpers/clusters';
 
 const CLASSES = 4;
 
-/** Gaussian clusters: class c centred at a random point, unit noise. [N, dim]. */
+/** Gaussian clusters as probe samples. [N, dim]. */
 function clusters(
   n: number,
   dim: number,
@@ -17,13 +18,8 @@ function clusters(
   separation: number,
   centres?: Float32Array,
 ): Samples & { centres: Float32Array } {
-  const rng = new Rng(seed);
-  const c = centres ?? Float32Array.from({ length: CLASSES * dim }, () => rng.normal() * separation);
-  const labels = Int32Array.from({ length: n }, () => rng.int(0, CLASSES - 1));
-  const data = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++)
-    for (let d = 0; d < dim; d++) data[i * dim + d] = c[labels[i] * dim + d] + rng.normal();
-  return { data, labels, count: n, perSample: dim, centres: c };
+  const c = gaussianClusters(CLASSES, n, dim, seed, separation, centres);
+  return { data: c.features, labels: c.labels, count: n, perSample: dim, centres: c.centres };
 }
 
 const options = { epochs: 9, batchSize: 32, seed: 0 };
