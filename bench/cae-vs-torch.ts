@@ -18,32 +18,9 @@ import { tensorData, TensorData } from '../src/graph-builder/core/tensor-data';
 import { toModelProto } from '../src/graph-builder/onnx/to-model-proto';
 import { buildGradStep, gradOutputName } from '../src/graph-builder/training/step-graphs';
 import { Rng } from '../src/random/rng';
+import { torchConfig } from './torch-config';
 import { makeMaskBatch } from '../src/runtime/masking';
 import { ModelSession } from '../src/runtime/session';
-
-/** Our config in the exchange format's keys. */
-function torchConfig(c: CaeConfig) {
-  return {
-    img_size: c.imageSize,
-    patch_size: c.patchSize,
-    in_chans: c.inChans,
-    embed_dim: c.embedDim,
-    depth: c.depth,
-    num_heads: c.numHeads,
-    decoder_embed_dim: c.decoderEmbedDim,
-    regressor_depth: c.regressorDepth,
-    decoder_depth: c.decoderDepth,
-    decoder_num_heads: c.decoderNumHeads,
-    mlp_ratio: c.mlpRatio,
-    layer_scale_init: c.layerScaleInit,
-    decoder_layer_scale_init: c.decoderLayerScaleInit,
-    eps: c.eps,
-    target: c.target,
-    num_classes: c.vocabSize,
-    norm_pix_loss: c.normPixLoss,
-    align_weight: c.alignWeight,
-  };
-}
 
 async function compare(name: string, c: CaeConfig, python: string): Promise<Record<string, unknown>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cae-vs-torch-'));

@@ -97,7 +97,11 @@ export function buildArtifacts(o: BuildOptions): Manifest {
   const trainStep = writeGraph(
     o.outDir,
     'train_step.onnx',
-    buildTrainStep(model, { optimizer, clipGradNorm: o.optimizer.clipGradNorm }),
+    buildTrainStep(model, {
+      optimizer,
+      clipGradNorm: o.optimizer.clipGradNorm,
+      lossScaling: o.config.precision === 'fp16',
+    }),
   );
   log('writing encoder.onnx');
   const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));

@@ -2,7 +2,7 @@
  * Numerical gradient checks for every entry of the gradient table: the backward graph that `grad`
  * emits, run in onnxruntime-node, against central differences of the forward graph. float64 where
  * ORT's CPU kernels allow it; float32 with the tolerances justified in tests/helpers/grad-check.ts
- * for Erf and Conv (no float64 kernels). The last test fails when a rule has no check here.
+ * for Erf, Gelu and Conv (no float64 kernels). The last test fails when a rule has no check here.
  */
 import { GRAD_RULES, stopGradient } from '../../src/graph-builder/autodiff';
 import { Tensor } from '../../src/graph-builder/core/tensor';
@@ -78,6 +78,7 @@ const cases: RuleCase[] = [
     build: (t) => op.reciprocal(t.a),
   },
   { ops: ['Erf'], name: 'erf (float32)', inputs: { a: r32([6], -2, 2) }, build: (t) => op.erf(t.a) },
+  { ops: ['Gelu'], name: 'gelu (float32)', inputs: { a: r32([9], -3, 3) }, build: (t) => op.gelu(t.a) },
   { ops: ['Tanh'], name: 'tanh', inputs: { a: r([5], -2, 2) }, build: (t) => op.tanh(t.a) },
   { ops: ['Sigmoid'], name: 'sigmoid', inputs: { a: r([5], -2, 2) }, build: (t) => op.sigmoid(t.a) },
   { ops: ['Relu', 'Greater'], name: 'relu', inputs: { a: awayFromZero([6]) }, build: (t) => op.relu(t.a) },
@@ -277,7 +278,7 @@ const cases: RuleCase[] = [
 
 const composites: { name: string; c: GradCheckCase }[] = [
   {
-    name: 'exact GELU (float32)',
+    name: 'exact GELU from primitives (float32)',
     c: {
       inputs: { x: r32([8], -3, 3) },
       build: (t) => op.mul(op.mul(t.x, 0.5), op.add(op.erf(op.mul(t.x, Math.SQRT1_2)), 1)),

@@ -119,6 +119,13 @@ const cases: OpCase[] = [
     reference: (a) => ref.erf(a.a),
   },
   {
+    ops: ['Gelu'],
+    name: 'gelu (exact)',
+    inputs: { a: f32(r([11], -4, 4)) },
+    build: (t) => op.gelu(t.a),
+    reference: (a) => ref.gelu(a.a),
+  },
+  {
     ops: ['Tanh'],
     name: 'tanh',
     inputs: { a: f32(r([9], -3, 3)) },

@@ -33,6 +33,8 @@ export const sqrt = (x: NDArray): NDArray => unaryMap(x, Math.sqrt);
 export const tanh = (x: NDArray): NDArray => unaryMap(x, Math.tanh);
 export const identity = (x: NDArray): NDArray => unaryMap(x, (v) => v);
 export const erf = (x: NDArray): NDArray => unaryMap(x, erfScalar);
+/** Exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)). */
+export const gelu = (x: NDArray): NDArray => unaryMap(x, (v) => 0.5 * v * (1 + erfScalar(v * Math.SQRT1_2)));
 
 /**
  * Error function, accurate to ~1e-15 absolute.

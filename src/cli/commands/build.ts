@@ -28,6 +28,7 @@ interface BuildFlags {
   maskCount?: number;
   maskKind?: 'block' | 'random';
   dropPath?: number;
+  precision?: string;
   alignWeight?: number;
   normPix: boolean;
   vocabSize?: number;
@@ -68,6 +69,7 @@ function overridesOf(flags: BuildFlags): Partial<CaeConfig> {
     numMasked: flags.maskCount,
     maskKind: flags.maskKind,
     dropPathRate: flags.dropPath,
+    precision: flags.precision,
     alignWeight: flags.alignWeight,
     normPixLoss: flags.normPix === false ? false : undefined,
     vocabSize: flags.vocabSize,
@@ -100,6 +102,10 @@ export function registerBuild(program: Command): void {
     .option('--mask-count <n>', 'patches masked per image', positiveInt)
     .option('--mask-kind <kind>', 'block or random masking', oneOf('block', 'random'))
     .option('--drop-path <rate>', 'maximum drop-path rate (0 disables)', finiteNumber)
+    .option(
+      '--precision <p>',
+      'training precision: fp32, or fp16 (float16 matmuls, float32 master weights, dynamic loss scaling)',
+    )
     .option('--align-weight <lambda>', 'weight of the alignment loss', finiteNumber)
     .option('--no-norm-pix', 'do not normalize pixel targets per patch')
     .option('--vocab-size <n>', 'token vocabulary (token targets without --tokenizer)', positiveInt)

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { buildArtifacts } from '../../artifacts/build';
 import { readManifest } from '../../artifacts/manifest';
-import { PRESETS, resolveConfig } from '../../graph-builder/cae/config';
+import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import type { LoaderOptions } from '../../runtime/data/loader';
 import { EpChoice, ExecutionProviderError } from '../../runtime/execution-providers';
@@ -19,6 +19,7 @@ interface TrainFlags {
   build?: string;
   preset: string;
   batch?: number;
+  precision?: string;
   out?: string;
   resume?: string;
   steps: number;
@@ -105,11 +106,14 @@ async function run(flags: TrainFlags): Promise<void> {
       buildDir = path.join(runDir, 'build');
       let config;
       try {
-        config = resolveConfig(flags.preset, flags.batch ? { batch: flags.batch } : {});
+        config = resolveConfig(flags.preset, {
+          ...(flags.batch ? { batch: flags.batch } : {}),
+          ...(flags.precision ? { precision: flags.precision as Precision } : {}),
+        });
       } catch (e) {
         throw new UserError((e as Error).message);
       }
-      say(`building ${flags.preset} (batch ${config.batch}) into ${buildDir}`);
+      say(`building ${flags.preset} (batch ${config.batch}, ${config.precision}) into ${buildDir}`);
       buildArtifacts({
         outDir: buildDir,
         config,
@@ -193,6 +197,7 @@ export function registerTrain(program: Command): void {
     .option('--build <dir>', 'use a build folder made by cae-onnx build')
     .option('--preset <name>', 'preset to build when no --build is given', 'cae-tiny-28')
     .option('--batch <n>', 'batch size when building from a preset', positiveInt)
+    .option('--precision <p>', 'fp32 or fp16 mixed precision when building from a preset')
     .option('--out <dir>', 'run folder (checkpoints, metrics.jsonl, loss.png); default runs/<preset>')
     .option('--resume <run>', 'continue a run from its newest checkpoint, exactly')
     .option('--steps <n>', 'optimizer updates', positiveInt, 1000)

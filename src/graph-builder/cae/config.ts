@@ -32,7 +32,14 @@ export interface CaeConfig {
   readonly dropPathRate: number;
   /** Images per training step (static). */
   readonly batch: number;
+  /**
+   * Training precision: fp32, or fp16 mixed precision (matmuls in float16 with float32 master
+   * weights and dynamic loss scaling). Deployed encoders are float32 either way.
+   */
+  readonly precision: Precision;
 }
+
+export type Precision = 'fp32' | 'fp16';
 
 const BASE = {
   inChans: 3,
@@ -43,6 +50,7 @@ const BASE = {
   normPixLoss: true,
   alignWeight: 2,
   maskKind: 'block' as const,
+  precision: 'fp32' as const,
   dropPathRate: 0.1,
   layerScaleInit: 0.1,
   decoderLayerScaleInit: 0.1,
@@ -193,6 +201,13 @@ export function validateConfig(c: CaeConfig): void {
   if (!(c.mlpRatio > 0)) throw new Error(`mlpRatio must be > 0, got ${c.mlpRatio}`);
   if (c.target !== 'pixels' && c.target !== 'tokens')
     throw new Error(`target must be pixels or tokens, got ${c.target}`);
+  if (c.precision !== 'fp32' && c.precision !== 'fp16') {
+    const why =
+      c.precision === 'bf16'
+        ? ': onnxruntime has no bfloat16 kernels on the CPU and WebGPU execution providers, use fp16'
+        : '';
+    throw new Error(`precision must be fp32 or fp16, got ${String(c.precision)}${why}`);
+  }
   if (c.maskKind !== 'block' && c.maskKind !== 'random')
     throw new Error(`maskKind must be block or random, got ${c.maskKind}`);
 }

@@ -44,6 +44,7 @@ export function caePretrainModel(c: CaeConfig): StepModel {
   return (g: Graph): LossTerms => {
     const { side, numVisible } = gridOf(c);
     const b = c.batch;
+    g.matmulDtype = c.precision === 'fp16' ? 'float16' : 'float32';
     const images = g.input(CAE_INPUTS.images, 'float32', [b, c.inChans, c.imageSize, c.imageSize]);
     const visibleIndex = g.input(CAE_INPUTS.visibleIndex, 'int64', [b, numVisible]);
     const maskedIndex = g.input(CAE_INPUTS.maskedIndex, 'int64', [b, c.numMasked]);

@@ -1,6 +1,6 @@
 import type { Tensor } from '../core/tensor';
 import { crossAttention } from '../modules/cross-attention';
-import { dropPath } from '../modules/block';
+import { scaleBranch } from '../modules/block';
 import { layerNorm } from '../modules/layer-norm';
 import { mlp } from '../modules/mlp';
 import * as op from '../ops';
@@ -26,10 +26,10 @@ function regressorBlock(c: CaeConfig, xq: Tensor, xv: Tensor, pm: Tensor, pv: Te
   const k = g.withScope('norm1_k', () => layerNorm(op.add(kv, pk), c.eps));
   const v = g.withScope('norm1_v', () => layerNorm(kv, c.eps));
   const attended = g.withScope('cross_attn', () => crossAttention(q, k, v, c.decoderNumHeads));
-  const x1 = op.add(xq, dropPath(op.mul(attended, gamma1), keep));
+  const x1 = op.add(xq, scaleBranch(attended, gamma1, keep));
   const x2 = g.withScope('norm2_cross', () => layerNorm(x1, c.eps));
   const m = g.withScope('mlp_cross', () => mlp(x2, Math.round(d * c.mlpRatio)));
-  return op.add(x2, dropPath(op.mul(m, gamma2), keep));
+  return op.add(x2, scaleBranch(m, gamma2, keep));
 }
 
 /**

@@ -60,6 +60,13 @@ export class Graph {
   private callSiteOverride?: string;
   private reusing = false;
 
+  /**
+   * Mixed precision: when 'float16', the modules run their matmuls (Linear, attention) on float16
+   * casts of their float32 inputs and cast the results back (autocast); parameters, normalization,
+   * softmax, losses and the optimizer stay float32. Set by the model builder before tracing.
+   */
+  matmulDtype: 'float32' | 'float16' = 'float32';
+
   constructor(readonly name = 'main') {}
 
   /** The current dotted scope, e.g. `encoder.blocks.3`. */

@@ -13,12 +13,15 @@ export interface BlockConfig {
 }
 
 /**
- * Per-sample stochastic depth with host-made decisions: keep [B] holds 0 or 1/(1 - rate) per
- * sample (1 everywhere disables it). branch: [B, N, D].
+ * A residual branch scaled by layer scale gamma [D] and per-sample stochastic depth with host-made
+ * decisions: keep [B] holds 0 or 1/(1 - rate) per sample (1 everywhere disables it). The two factors
+ * are combined into one [B, 1, D] tensor first, so the [B, N, D] branch is multiplied once.
+ * branch: [B, N, D].
  */
-export function dropPath(branch: Tensor, keep?: Tensor): Tensor {
-  if (!keep) return branch;
-  return op.mul(branch, op.reshape(keep, [keep.shape[0], 1, 1]));
+export function scaleBranch(branch: Tensor, gamma?: Tensor, keep?: Tensor): Tensor {
+  const perSample = keep && op.reshape(keep, [keep.shape[0], 1, 1]); // [B, 1, 1]
+  const factor = gamma && perSample ? op.mul(perSample, gamma) : (gamma ?? perSample);
+  return factor ? op.mul(branch, factor) : branch;
 }
 
 /**
@@ -32,14 +35,13 @@ export function block(x: Tensor, cfg: BlockConfig, keep?: Tensor): Tensor {
     cfg.layerScaleInit > 0
       ? g.param(name, [d], { init: { kind: 'constant', value: cfg.layerScaleInit } })
       : undefined;
-  const scaled = (t: Tensor, s: Tensor | undefined) => (s ? op.mul(t, s) : t);
   const gamma1 = gamma('gamma_1');
   const gamma2 = gamma('gamma_2');
   const normed1 = g.withScope('norm1', () => layerNorm(x, cfg.eps));
   const attn = g.withScope('attn', () => selfAttention(normed1, cfg.heads));
-  const x1 = op.add(x, dropPath(scaled(attn, gamma1), keep));
+  const x1 = op.add(x, scaleBranch(attn, gamma1, keep));
   const hidden = Math.round(d * cfg.mlpRatio);
   const normed2 = g.withScope('norm2', () => layerNorm(x1, cfg.eps));
   const m = g.withScope('mlp', () => mlp(normed2, hidden));
-  return op.add(x1, dropPath(scaled(m, gamma2), keep));
+  return op.add(x1, scaleBranch(m, gamma2, keep));
 }

@@ -1,7 +1,10 @@
 import type { Tensor } from '../core/tensor';
 import * as op from '../ops';
 
-/** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)); ORT fuses this pattern into one kernel. */
+/**
+ * Exact GELU, x Phi(x), as the single ONNX Gelu op (opset 20) with its own gradient rule. Built from
+ * Mul/Erf/Add instead, ORT runs five elementwise passes (it did not fuse them in our train steps).
+ */
 export function gelu(x: Tensor): Tensor {
-  return op.mul(op.mul(x, 0.5), op.add(op.erf(op.mul(x, Math.SQRT1_2)), 1));
+  return op.gelu(x);
 }

@@ -70,6 +70,23 @@ export const Tanh = unary('Tanh', FLOATS);
 export const Sigmoid = unary('Sigmoid', FLOATS);
 export const Relu = unary('Relu', NUMERIC);
 export const Not = unary('Not', ['bool'], (x) => (x ? 0 : 1));
+interface GeluAttrs {
+  /** Only 'none' (exact, erf-based: the paper's nn.GELU); the gradient rule is for that form. */
+  readonly approximate?: 'none';
+  readonly [k: string]: string | undefined;
+}
+
+/** Exact GELU as one ONNX op (opset 20): x * Phi(x). One kernel instead of five elementwise passes. */
+export const Gelu = defineOp<GeluAttrs>({
+  opType: 'Gelu',
+  attrKinds: { approximate: 'string' },
+  infer: ([x], { approximate = 'none' }) => {
+    requireDtype(x!, ['float32', 'float16'], 'Gelu input');
+    if (approximate !== 'none') throw new ShapeError(`Gelu: only approximate='none' is supported`);
+    return [{ dtype: x!.dtype, shape: x!.shape }];
+  },
+});
+
 export const IsNaN = unary('IsNaN', FLOATS, (x) => (Number.isNaN(x) ? 1 : 0), 'bool');
 export const IsInf = unary('IsInf', FLOATS, (x) => (Number.isFinite(x) || Number.isNaN(x) ? 0 : 1), 'bool');
 
@@ -147,6 +164,7 @@ export const log = (x: Tensor): Tensor => apply1(Log, [x], {});
 export const sqrt = (x: Tensor): Tensor => apply1(Sqrt, [x], {});
 export const reciprocal = (x: Tensor): Tensor => apply1(Reciprocal, [x], {});
 export const erf = (x: Tensor): Tensor => apply1(Erf, [x], {});
+export const gelu = (x: Tensor): Tensor => apply1(Gelu, [x], {});
 export const tanh = (x: Tensor): Tensor => apply1(Tanh, [x], {});
 export const sigmoid = (x: Tensor): Tensor => apply1(Sigmoid, [x], {});
 export const relu = (x: Tensor): Tensor => apply1(Relu, [x], {});

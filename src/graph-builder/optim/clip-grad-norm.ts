@@ -8,8 +8,13 @@ import * as op from '../ops';
 export function clipGradNorm(grads: readonly Tensor[], maxNorm: number): { grads: Tensor[]; norm: Tensor } {
   const squares = grads.map((g) => op.reduceSumSquare(g));
   const norm = op.sqrt(squares.length === 1 ? squares[0] : op.sum(...squares));
-  const coef = op.min(op.div(maxNorm, op.add(norm, 1e-6)), 1);
+  const coef = clipCoefficient(norm, maxNorm);
   return { grads: grads.map((g) => op.mul(g, coef)), norm };
+}
+
+/** clip_grad_norm_'s factor for a total norm: min(1, maxNorm / (norm + 1e-6)). */
+export function clipCoefficient(norm: Tensor, maxNorm: number): Tensor {
+  return op.min(op.div(maxNorm, op.add(norm, 1e-6)), 1);
 }
 
 /** The global L2 norm of the gradients, without clipping. */

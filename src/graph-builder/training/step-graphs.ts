@@ -3,7 +3,7 @@ import { GraphBuildError } from '../core/errors';
 import { Graph, Param } from '../core/graph';
 import type { Tensor } from '../core/tensor';
 import * as op from '../ops';
-import { clipGradNorm, gradNorm } from '../optim/clip-grad-norm';
+import { clipCoefficient, gradNorm } from '../optim/clip-grad-norm';
 import type { Optimizer } from '../optim/optimizer';
 
 /** Scalar loss terms of a model; `loss` is the one differentiated. */
@@ -32,7 +32,19 @@ export interface TrainStepOptions {
   readonly optimizer: Optimizer;
   /** Global gradient-norm clipping (clip_grad_norm_); the unclipped norm is output as `grad_norm`. */
   readonly clipGradNorm?: number;
+  /**
+   * Dynamic loss scaling for float16 matmuls (torch.cuda.amp.GradScaler's rule): the loss is
+   * multiplied by 2^(16 + e) before differentiation and the gradients divided back; a step whose
+   * gradients are not finite leaves parameters and optimizer state unchanged and halves the scale;
+   * after 2000 finite steps in a row the scale doubles. e and the finite-step count are carried state
+   * (`amp.loss_scale_log2`, `amp.good_steps`, both starting at zero); the scale is output as `loss_scale`.
+   */
+  readonly lossScaling?: boolean;
 }
+
+export const LOSS_SCALE_STATE = { log2: 'amp.loss_scale_log2', goodSteps: 'amp.good_steps' } as const;
+const INITIAL_LOSS_SCALE_LOG2 = 16;
+const LOSS_SCALE_GROWTH_INTERVAL = 2000;
 
 function traceModel(name: string, model: StepModel): { graph: Graph; terms: LossTerms; trainable: Param[] } {
   const graph = new Graph(name);
@@ -76,27 +88,55 @@ export function buildTrainStep(model: StepModel, options: TrainStepOptions): Gra
   const lr = graph.input('lr', 'float32', []);
   const step = op.cast(graph.input('step', 'int64', []), 'float32');
   outputTerms(graph, terms);
+  const scaling = options.lossScaling ? lossScale(graph) : undefined;
   let grads = grad(
-    terms.loss,
+    scaling ? op.mul(terms.loss, scaling.scale) : terms.loss,
     trainable.map((p) => p.tensor),
   );
-  if (options.clipGradNorm !== undefined) {
-    const clipped = clipGradNorm(grads, options.clipGradNorm);
-    grads = clipped.grads;
-    graph.output('grad_norm', clipped.norm);
-  } else {
-    graph.output('grad_norm', gradNorm(grads));
-  }
+  // One multiply per gradient applies both the clipping coefficient and the loss-scale division.
+  const scaledNorm = gradNorm(grads);
+  const norm = scaling ? op.div(scaledNorm, scaling.scale) : scaledNorm;
+  graph.output('grad_norm', norm);
+  let factor = options.clipGradNorm !== undefined ? clipCoefficient(norm, options.clipGradNorm) : undefined;
+  if (scaling) factor = factor ? op.div(factor, scaling.scale) : op.reciprocal(scaling.scale);
+  if (factor) grads = grads.map((g) => op.mul(g, factor));
   const shared = graph.withScope('optimizer', () => optimizer.prepare({ lr, step }));
+  // A non-finite norm (inf or NaN: some gradient overflowed) fails this comparison.
+  const finite = scaling && op.less(scaledNorm, 3e38);
+  const keepIfOverflow = (updated: Tensor, previous: Tensor) =>
+    finite ? op.where(finite, updated, previous) : updated;
   trainable.forEach((p, i) => {
     const state: Record<string, Tensor> = {};
     for (const slot of optimizer.stateSlots) {
       state[slot] = graph.input(stateInputName(slot, p.name), p.tensor.dtype, p.tensor.shape);
     }
     const update = graph.withScope('optimizer', () => optimizer.update(p, p.tensor, grads[i], state, shared));
-    graph.output(`${p.name}${NEXT}`, update.param);
+    graph.output(`${p.name}${NEXT}`, keepIfOverflow(update.param, p.tensor));
     for (const slot of optimizer.stateSlots)
-      graph.output(`${stateInputName(slot, p.name)}${NEXT}`, update.state[slot]);
+      graph.output(`${stateInputName(slot, p.name)}${NEXT}`, keepIfOverflow(update.state[slot], state[slot]));
   });
+  if (scaling && finite) advanceLossScale(graph, scaling, finite);
   return graph;
+}
+
+/** The dynamic loss scale: its carried state, and its current value (see lossScaling). */
+function lossScale(graph: Graph) {
+  const log2 = graph.input(LOSS_SCALE_STATE.log2, 'float32', []);
+  const goodSteps = graph.input(LOSS_SCALE_STATE.goodSteps, 'float32', []);
+  const scale = op.pow(graph.scalar(2, 'float32'), op.add(log2, INITIAL_LOSS_SCALE_LOG2));
+  graph.output('loss_scale', scale);
+  return { log2, goodSteps, scale };
+}
+
+/** Outputs the next loss-scale state: halve on overflow, double after LOSS_SCALE_GROWTH_INTERVAL finite steps. */
+function advanceLossScale(
+  graph: Graph,
+  { log2, goodSteps }: ReturnType<typeof lossScale>,
+  finite: Tensor,
+): void {
+  const count = op.add(goodSteps, 1);
+  const grow = op.not(op.less(count, LOSS_SCALE_GROWTH_INTERVAL));
+  const nextLog2 = op.where(finite, op.where(grow, op.add(log2, 1), log2), op.sub(log2, 1));
+  graph.output(`${LOSS_SCALE_STATE.log2}${NEXT}`, nextLog2);
+  graph.output(`${LOSS_SCALE_STATE.goodSteps}${NEXT}`, op.where(finite, op.where(grow, 0, count), 0));
 }

@@ -3,6 +3,7 @@ import * as op from '../../ops';
 import { dy0, GradRule, reduceToShape } from '../grad-rule';
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** Each input receives f(g) summed back over the dims it was broadcast along. */
 function broadcastRule(...perInput: ((g: Tensor, x: readonly Tensor[], y: Tensor) => Tensor)[]): GradRule {
@@ -69,6 +70,12 @@ export const ELEMENTWISE_RULES: Readonly<Record<string, GradRule>> = {
   Sqrt: unaryRule((g, _x, y) => op.div(op.mul(g, 0.5), y)),
   Reciprocal: unaryRule((g, _x, y) => op.neg(op.mul(g, op.mul(y, y)))),
   Erf: unaryRule((g, x) => op.mul(g, op.mul(op.exp(op.neg(op.mul(x, x))), TWO_OVER_SQRT_PI))),
+  // d/dx x Phi(x) = Phi(x) + x phi(x) = 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi).
+  Gelu: unaryRule((g, x) => {
+    const cdf = op.add(op.mul(op.erf(op.mul(x, Math.SQRT1_2)), 0.5), 0.5);
+    const xPdf = op.mul(x, op.exp(op.mul(op.mul(x, x), -0.5)));
+    return op.mul(g, op.add(cdf, op.mul(xPdf, INV_SQRT_2PI)));
+  }),
   Tanh: unaryRule((g, _x, y) => op.mul(g, op.sub(1, op.mul(y, y)))),
   Sigmoid: unaryRule((g, _x, y) => op.mul(g, op.mul(y, op.sub(1, y)))),
   Relu: unaryRule((g, x) => op.where(op.greater(x, 0), g, 0)),
