@@ -22,6 +22,7 @@ export interface TorchResult {
   imagesPerSecond: number;
   peakRssMiB: number;
   version: string;
+  blas: string;
 }
 
 export interface PresetResult {
@@ -96,13 +97,18 @@ function torchRun(preset: string, batch: number, o: Options): TorchResult {
   const script = path.join(__dirname, '../../bench/torch/train_step_torch.py');
   const args = [script, config, '--batch', String(batch), '--threads', String(o.threads)];
   args.push('--num-masked', String(c.numMasked), '--steps', String(o.steps));
-  const r = JSON.parse(execFileSync(o.python, args, { encoding: 'utf8' })) as Record<string, number | string>;
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads) };
+  const r = JSON.parse(execFileSync(o.python, args, { encoding: 'utf8', env })) as Record<
+    string,
+    number | string
+  >;
   fs.rmSync(dir, { recursive: true });
   return {
     secondsPerStep: r.seconds_per_step as number,
     imagesPerSecond: r.images_per_second as number,
     peakRssMiB: r.peak_rss_mib as number,
     version: String(r.torch),
+    blas: String(r.blas),
   };
 }
 

@@ -6,13 +6,14 @@ Prints one JSON line. Used by bench/train-step.ts; needs Debian's python3-torch.
 """
 import argparse
 import json
+import os
 import resource
 import sys
 import time
 
 import torch
 
-sys.path.insert(0, __import__("os").path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(__file__))
 from cae_model import CAE, cae_loss  # noqa: E402
 
 
@@ -55,6 +56,9 @@ def main():
         json.dumps(
             {
                 "torch": torch.__version__,
+                # Debian's torch uses whatever libblas.so.3 the alternatives system points at: the
+                # reference BLAS is ~10x slower than OpenBLAS, so the bench reports which one ran.
+                "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
                 "threads": torch.get_num_threads(),
                 "seconds_per_step": median,
                 "images_per_second": B / median,

@@ -87,3 +87,17 @@ test.each([
   expect(r.stderr).toMatch(message as RegExp);
   expect(r.stderr).not.toMatch(/\n\s+at /);
 });
+
+test('fp16 builds train, log their loss scale, checkpoint its state, and refuse --accumulate', async () => {
+  const fp16 = smallBuild({ precision: 'fp16' });
+  const dir = path.join(tmp(), 'run');
+  const args = ['--build', fp16, '--limit', '512', '--log-every', '5', '--workers', '1', '--threads', '1'];
+  const first = await cli('train', ...args, '--out', dir, '--steps', '10');
+  expect(first.code).toBe(0);
+  const metrics = readMetrics(path.join(dir, 'metrics.jsonl'));
+  expect(metrics.map((m) => m.loss_scale)).toEqual(Array(10).fill(2 ** 16));
+  expect(readCheckpoint(dir).optimizer.has('amp.loss_scale_log2')).toBe(true);
+  const refused = await cli('train', ...args, '--out', path.join(tmp(), 'r'), '--accumulate', '2');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/fp16 builds train with the fused train_step only/);
+});

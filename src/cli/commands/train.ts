@@ -127,6 +127,8 @@ async function run(flags: TrainFlags): Promise<void> {
       );
     }
     const manifest = readManifest(buildDir);
+    if (manifest.config.precision === 'fp16' && flags.accumulate > 1)
+      throw new UserError('fp16 builds train with the fused train_step only: drop --accumulate');
     const small = manifest.config.preset.startsWith('cae-tiny');
     const warmupSteps = flags.warmupSteps ?? Math.max(1, Math.round(0.05 * flags.steps));
     runOptions = {

@@ -7,6 +7,8 @@ export interface StepMetrics {
   readonly loss_rec: number;
   readonly loss_align: number;
   readonly grad_norm: number;
+  /** fp16 builds: the dynamic loss scale of the step. */
+  readonly loss_scale?: number;
   readonly lr: number;
   readonly step_seconds: number;
   readonly images_per_second: number;

@@ -134,6 +134,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const { manifest, run } = s;
   const c = manifest.config;
   const buildDir = path.join(o.runDir, BUILD);
+  if (c.precision === 'fp16' && run.accumulate > 1) {
+    throw new Error(
+      'fp16 builds train with the fused train_step only (--accumulate 1): loss scaling lives in that graph',
+    );
+  }
   const ep = await resolveExecutionProvider(o.ep);
   o.say(`execution provider: ${ep.name} (${ep.reason})`);
   const sessionConfig: SessionConfig = { threads: run.threads, executionProviders: providerConfig(ep.name) };
@@ -233,7 +238,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const lr = learningRate(run.schedule, next);
       const rng = stepRng(run.seed, next);
       const t0 = performance.now();
-      let terms: { loss: number; rec: number; align: number; gradNorm: number };
+      let terms: { loss: number; rec: number; align: number; gradNorm: number; lossScale?: number };
       let epoch = data.epoch;
       /** The next batch's feeds; moves the data position. */
       const nextFeeds = async () => {
@@ -250,6 +255,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           rec: num(out.loss_rec),
           align: num(out.loss_align),
           gradNorm: num(out.grad_norm),
+          lossScale: out.loss_scale ? num(out.loss_scale) : undefined,
         };
       } else {
         for (const h of host) h.grad.fill(0);
@@ -286,6 +292,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         loss_rec: terms.rec,
         loss_align: terms.align,
         grad_norm: terms.gradNorm,
+        ...(terms.lossScale !== undefined ? { loss_scale: terms.lossScale } : {}),
         lr,
         step_seconds: seconds,
         images_per_second: (c.batch * run.accumulate) / seconds,
