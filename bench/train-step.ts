@@ -8,13 +8,15 @@
  *
  *   npm run bench:build && node dist-bench/bench/train-step.js [--presets cae-tiny-28:128,cae-small:16,cae-base:8]
  *     [--threads 2] [--steps 5] [--ep cpu] [--precision fp32|fp16] [--torch] [--python /usr/bin/python3]
- *     [--out train-step.json] [--profile]
+ *     [--out train-step.json] [--profile] [--opt-level disabled|basic|extended|all] [--no-arena] [--mem-pattern]
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../src/graph-builder/cae/config';
+import type { SessionConfig } from '../src/runtime/session';
+import { TRAIN_SESSION_DEFAULTS } from '../src/runtime/train/step-session';
 import { torchConfig } from './torch-config';
 
 export interface TorchResult {
@@ -31,6 +33,7 @@ export interface PresetResult {
   threads: number;
   ep: string;
   precision: string;
+  sessionOptions: Options['session'];
   params: number;
   graphNodes: number;
   /** Matmul FLOPs per image of one train step (fwd + bwd trained path, fwd target pass). */
@@ -52,6 +55,8 @@ export interface PresetResult {
 }
 
 interface Options {
+  /** Session options under test (defaults: the trainer's, TRAIN_SESSION_DEFAULTS). */
+  session: Pick<SessionConfig, 'graphOptimizationLevel' | 'memoryArena' | 'memoryPattern'>;
   threads: number;
   steps: number;
   ep: string;
@@ -78,6 +83,11 @@ function parseArgs(argv: string[]): Options & { presets: [string, number][]; out
     torch: argv.includes('--torch'),
     python: arg('--python') ?? '/usr/bin/python3',
     profile: argv.includes('--profile'),
+    session: {
+      graphOptimizationLevel: arg('--opt-level') as SessionConfig['graphOptimizationLevel'],
+      memoryArena: argv.includes('--no-arena') ? false : undefined,
+      memoryPattern: argv.includes('--mem-pattern') ? true : TRAIN_SESSION_DEFAULTS.memoryPattern,
+    },
   };
 }
 
@@ -85,6 +95,9 @@ function childArgs(o: Options): string[] {
   const args = ['--threads', String(o.threads), '--steps', String(o.steps), '--ep', o.ep];
   args.push('--precision', o.precision);
   if (o.profile) args.push('--profile');
+  if (o.session.graphOptimizationLevel) args.push('--opt-level', o.session.graphOptimizationLevel);
+  if (o.session.memoryArena === false) args.push('--no-arena');
+  if (o.session.memoryPattern) args.push('--mem-pattern');
   return args;
 }
 

@@ -13,6 +13,10 @@ export interface SessionConfig {
   readonly enableProfiling?: boolean;
   /** Path prefix of the profile file (ORT appends a timestamp and .json). */
   readonly profilePrefix?: string;
+  /** ORT's CPU memory arena (default on). */
+  readonly memoryArena?: boolean;
+  /** ORT's memory-pattern planning, which pre-allocates one block for a run's intermediates (default on). */
+  readonly memoryPattern?: boolean;
   /** Outputs to leave on the device ('gpu-buffer', WebGPU EP) instead of copying them to the host. */
   readonly outputsOnDevice?: readonly string[];
 }
@@ -45,6 +49,8 @@ export class ModelSession {
       enableProfiling: config.enableProfiling ?? false,
     };
     if (config.profilePrefix) options.profileFilePrefix = config.profilePrefix;
+    if (config.memoryArena !== undefined) options.enableCpuMemArena = config.memoryArena;
+    if (config.memoryPattern !== undefined) options.enableMemPattern = config.memoryPattern;
     if (config.outputsOnDevice) {
       options.preferredOutputLocation = Object.fromEntries(
         config.outputsOnDevice.map((n) => [n, 'gpu-buffer' as const]),

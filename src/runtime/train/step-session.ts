@@ -8,6 +8,13 @@ import { NEXT } from '../../graph-builder/training/step-graphs';
 import { ModelSession, SessionConfig } from '../session';
 
 /**
+ * Session options for training-step graphs. Memory-pattern planning off: it pre-allocates one block
+ * for all of a run's intermediates, and on cae-small (batch 16, 2 threads) turning it off cut peak
+ * RSS from 3.7 to 2.5 GiB at the same step time (bench/train-step.ts --no-mem-pattern, paired runs).
+ */
+export const TRAIN_SESSION_DEFAULTS: Pick<SessionConfig, 'memoryPattern'> = { memoryPattern: false };
+
+/**
  * Runs a `train_step` graph repeatedly, carrying parameters and optimizer state from each step's
  * `X.next` outputs to the next step's `X` inputs (see step-graphs.ts for the naming convention).
  * State inputs without an initial value (optimizer moments) start at zero.

@@ -16,7 +16,7 @@ import { renderLossCurve } from './loss-curve';
 import { MetricsLog, readMetrics } from './metrics-log';
 import { formatProgress } from './progress';
 import { learningRate, LrSchedule } from './schedule';
-import { StepSession, stepScalars } from './step-session';
+import { StepSession, TRAIN_SESSION_DEFAULTS, stepScalars } from './step-session';
 import { stepInputs, stepRng } from './step-inputs';
 
 /** What a run is: saved in every checkpoint so that --resume continues the same run exactly. */
@@ -141,7 +141,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   const ep = await resolveExecutionProvider(o.ep);
   o.say(`execution provider: ${ep.name} (${ep.reason})`);
-  const sessionConfig: SessionConfig = { threads: run.threads, executionProviders: providerConfig(ep.name) };
+  const sessionConfig: SessionConfig = {
+    ...TRAIN_SESSION_DEFAULTS,
+    threads: run.threads,
+    executionProviders: providerConfig(ep.name),
+  };
 
   const loader = await BatchLoader.open({
     source: run.data,
