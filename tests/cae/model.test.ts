@@ -11,7 +11,7 @@ import { tensorData } from '../../src/graph-builder/core/tensor-data';
 import { toModelProto } from '../../src/graph-builder/onnx/to-model-proto';
 import { buildEvalStep } from '../../src/graph-builder/training/step-graphs';
 import { Rng } from '../../src/random/rng';
-import { makeMaskBatch } from '../../src/runtime/masking';
+import { maskFeeds } from '../helpers/small-cae';
 import { ModelSession } from '../../src/runtime/session';
 
 const trainableCount = (params: ReturnType<typeof caeParams>, prefix = '') =>
@@ -59,12 +59,7 @@ const tiny = resolveConfig('cae-tiny-28', { batch: 3 });
 
 function batchFeeds(seed: number, c = tiny) {
   const rng = new Rng(seed);
-  const masks = makeMaskBatch(rng, {
-    batch: c.batch,
-    grid: { height: 7, width: 7 },
-    numMasked: c.numMasked,
-    kind: 'block',
-  });
+  const masks = maskFeeds(rng, c);
   const n = c.batch * c.inChans * c.imageSize * c.imageSize;
   return {
     [CAE_INPUTS.images]: tensorData(
@@ -72,8 +67,7 @@ function batchFeeds(seed: number, c = tiny) {
       [c.batch, c.inChans, c.imageSize, c.imageSize],
       Float32Array.from({ length: n }, () => rng.normal()),
     ),
-    [CAE_INPUTS.visibleIndex]: tensorData('int64', [c.batch, masks.numVisible], masks.visibleIndex),
-    [CAE_INPUTS.maskedIndex]: tensorData('int64', [c.batch, masks.numMasked], masks.maskedIndex),
+    ...masks,
   };
 }
 

@@ -11,21 +11,15 @@ import { toModelProto } from '../../src/graph-builder/onnx/to-model-proto';
 import { adamw } from '../../src/graph-builder/optim/adamw';
 import { buildTrainStep, LOSS_SCALE_STATE } from '../../src/graph-builder/training/step-graphs';
 import { Rng } from '../../src/random/rng';
-import { makeMaskBatch } from '../../src/runtime/masking';
 import { StepSession, stepScalars } from '../../src/runtime/train/step-session';
-import { smallCaeConfig } from '../helpers/small-cae';
+import { maskFeeds, smallCaeConfig } from '../helpers/small-cae';
 
 const config = (precision: 'fp32' | 'fp16') => smallCaeConfig({ precision, dropPathRate: 0, batch: 16 });
 
 function batchFeeds(seed: number): Record<string, TensorData> {
   const c = config('fp32');
   const rng = new Rng(seed);
-  const masks = makeMaskBatch(rng, {
-    batch: c.batch,
-    grid: { height: 7, width: 7 },
-    numMasked: c.numMasked,
-    kind: 'block',
-  });
+  const masks = maskFeeds(rng, c);
   // Smooth images (a blob per image) so the reconstruction has something to learn.
   const images = new Float32Array(c.batch * 28 * 28);
   for (let b = 0; b < c.batch; b++) {
@@ -37,8 +31,7 @@ function batchFeeds(seed: number): Record<string, TensorData> {
   }
   return {
     [CAE_INPUTS.images]: tensorData('float32', [c.batch, 1, 28, 28], images),
-    [CAE_INPUTS.visibleIndex]: tensorData('int64', [c.batch, masks.numVisible], masks.visibleIndex),
-    [CAE_INPUTS.maskedIndex]: tensorData('int64', [c.batch, masks.numMasked], masks.maskedIndex),
+    ...masks,
   };
 }
 
