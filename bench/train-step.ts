@@ -40,6 +40,8 @@ export interface PresetResult {
   trainFlopsPerImage: number;
   /** Matmul FLOPs per image of the forward (eval_step: every forward pass of the step). */
   forwardFlopsPerImage: number;
+  /** Train steps timed (median taken): at least --steps and at least 5 s worth. */
+  timedSteps: number;
   secondsPerStep: number;
   imagesPerSecond: number;
   achievedGflops: number;
@@ -150,7 +152,7 @@ async function main() {
     const r = JSON.parse(out.trim().split('\n').pop()!) as PresetResult;
     if (o.torch) {
       console.error(`${preset} batch ${c.batch}: PyTorch...`);
-      const torch = torchRun(preset, c.batch, o);
+      const torch = torchRun(preset, c.batch, { ...o, steps: r.timedSteps });
       r.torch = torch;
       r.speedupOverTorch = +(r.imagesPerSecond / torch.imagesPerSecond).toFixed(2);
     }
