@@ -96,9 +96,9 @@ export function buildTrainStep(model: StepModel, options: TrainStepOptions): Gra
   const scaledNorm = gradNorm(grads);
   const norm = scaling ? op.div(scaledNorm, scaling.scale) : scaledNorm;
   graph.output('grad_norm', norm);
+  // One multiply per gradient (group) applies both the clipping coefficient and the loss-scale division.
   let factor = options.clipGradNorm !== undefined ? clipCoefficient(norm, options.clipGradNorm) : undefined;
   if (scaling) factor = factor ? op.div(factor, scaling.scale) : op.reciprocal(scaling.scale);
-  // One multiply per gradient (group) applies both the clipping coefficient and the loss-scale division.
   const shared = graph.withScope('optimizer', () => optimizer.prepare({ lr, step }));
   // A non-finite norm (inf or NaN: some gradient overflowed) fails this comparison.
   const finite = scaling && op.less(scaledNorm, 3e38);
