@@ -10,14 +10,13 @@
  * (encoder.*, encoder_to_regresser*) are checked in the run with lambda = 0 instead.
  */
 import { initializeParams } from '../../src/artifacts/initialize-params';
-import { resolveConfig } from '../../src/graph-builder/cae/config';
 import { caeParams, caePretrainModel, CAE_INPUTS } from '../../src/graph-builder/cae/model';
 import { tensorData, TensorData } from '../../src/graph-builder/core/tensor-data';
 import { toModelProto } from '../../src/graph-builder/onnx/to-model-proto';
 import { buildEvalStep, buildGradStep, gradOutputName } from '../../src/graph-builder/training/step-graphs';
 import { Rng } from '../../src/random/rng';
-import { makeMaskBatch } from '../../src/runtime/masking';
 import { ModelSession } from '../../src/runtime/session';
+import { maskFeeds, smallCaeConfig } from '../helpers/small-cae';
 
 const FEEDS_TARGET = /^(encoder\.|encoder_to_regresser)/;
 
@@ -35,37 +34,21 @@ test.each([
     undefined,
   ],
 ])('CAE gradients match central differences: %s', async (_name, overrides, skip) => {
-  const c = resolveConfig('cae-tiny-28', {
-    batch: 2,
-    embedDim: 32,
-    depth: 1,
-    numHeads: 2,
-    decoderEmbedDim: 32,
-    decoderNumHeads: 2,
-    regressorDepth: 1,
-    decoderDepth: 1,
-    ...overrides,
-  });
+  const c = smallCaeConfig({ batch: 2, depth: 1, ...overrides });
   const rng = new Rng(5);
   const params = initializeParams(caeParams(c), 1);
   for (const [, t] of params) {
     const d = t.data as Float32Array;
     for (let i = 0; i < d.length; i++) d[i] += 0.05 * rng.normal(); // no parameter sits at a special value
   }
-  const masks = makeMaskBatch(rng, {
-    batch: 2,
-    grid: { height: 7, width: 7 },
-    numMasked: c.numMasked,
-    kind: 'block',
-  });
+  const masks = maskFeeds(rng, c);
   const feeds: Record<string, TensorData> = {
     [CAE_INPUTS.images]: tensorData(
       'float32',
       [2, 1, 28, 28],
       Float32Array.from({ length: 2 * 784 }, () => rng.normal()),
     ),
-    [CAE_INPUTS.visibleIndex]: tensorData('int64', [2, masks.numVisible], masks.visibleIndex),
-    [CAE_INPUTS.maskedIndex]: tensorData('int64', [2, masks.numMasked], masks.maskedIndex),
+    ...masks,
   };
   if (c.target === 'tokens') {
     feeds[CAE_INPUTS.targetTokens] = tensorData(

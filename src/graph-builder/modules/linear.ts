@@ -27,8 +27,11 @@ export function linear(x: Tensor, outFeatures: number, options: LinearOptions = 
 /** y = x @ weight^T + bias for given tensors. x: [..., in], weight: [out, in], bias: [out]. */
 export function linearWith(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   const rows = x.rank === 2 ? x : op.reshape(x, [-1, x.shape[x.rank - 1]]);
-  const y = bias
-    ? autocast((r, w, b) => op.gemm(r, w, b, { transB: 1 }), rows, weight, bias)
-    : autocast((r, w) => op.gemm(r, w, undefined, { transB: 1 }), rows, weight);
+  const y = autocast(
+    (r, w, b?: Tensor) => op.gemm(r, w, b, { transB: 1 }),
+    rows,
+    weight,
+    ...(bias ? [bias] : []),
+  );
   return x.rank === 2 ? y : op.reshape(y, [...x.shape.slice(0, -1), weight.shape[0]]);
 }

@@ -6,7 +6,7 @@ import {
 } from '../../graph-builder/probes/attentive-probe';
 import { FeatureStats, linearProbeGraph, linearProbeModel } from '../../graph-builder/probes/linear-probe';
 import { sgd } from '../../graph-builder/optim/sgd';
-import { fitProbe, predictAll, Samples, top1 } from './probe-fit';
+import { FitOptions, fitProbe, predictAll, Samples, top1 } from './probe-fit';
 
 export interface ProbeOptions {
   readonly epochs: number;
@@ -22,6 +22,16 @@ export interface ProbeResult {
   readonly trainAccuracy: number;
   readonly lr: number;
 }
+
+/** Both probes' schedule: warmup over the first 1/9 of the epochs (10 of 90 in the paper), then cosine. */
+const fitSchedule = (o: ProbeOptions, lr: number): FitOptions => ({
+  epochs: o.epochs,
+  batchSize: o.batchSize,
+  baseLr: lr,
+  warmupEpochs: o.epochs / 9,
+  seed: o.seed,
+  onEpoch: o.onEpoch,
+});
 
 const classesOf = (...sets: Samples[]) => 1 + Math.max(...sets.flatMap((s) => Array.from(s.labels)));
 
@@ -74,14 +84,7 @@ export async function linearProbe(
     'features',
     [dim],
     train,
-    {
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      baseLr: lr,
-      warmupEpochs: o.epochs / 9,
-      seed: o.seed,
-      onEpoch: o.onEpoch,
-    },
+    fitSchedule(o, lr),
   );
   const graph = () => linearProbeGraph(stats, classes);
   const accuracy = top1(
@@ -114,14 +117,14 @@ export async function attentiveProbe(
   const sampleShape = [shape.tokens, shape.dim];
   const lr = o.lr ?? (0.4 * o.batchSize) / 8192;
   const model = attentiveProbeModel(o.batchSize, shape.tokens, shape.dim, shape.heads, classes);
-  const params = await fitProbe(model, sgd({ momentum: 0.9, nesterov: true }), 'tokens', sampleShape, train, {
-    epochs: o.epochs,
-    batchSize: o.batchSize,
-    baseLr: lr,
-    warmupEpochs: o.epochs / 9,
-    seed: o.seed,
-    onEpoch: o.onEpoch,
-  });
+  const params = await fitProbe(
+    model,
+    sgd({ momentum: 0.9, nesterov: true }),
+    'tokens',
+    sampleShape,
+    train,
+    fitSchedule(o, lr),
+  );
   const poolParams = new Map([...params].filter(([k]) => !k.startsWith('head.')));
   const pooled = await predictAll(
     attentivePoolGraph(shape.tokens, shape.dim, shape.heads),
