@@ -7,6 +7,10 @@
  *   npm run bench:build && node dist-bench/bench/fashion-mnist-experiment.js \
  *     --random runs/fm-random/encoder.onnx --cae runs/fm-cae/encoder.onnx --noalign runs/fm-noalign/encoder.onnx \
  *     [--data /usr/share/datasets/fashion-mnist] [--attentive-train 20000] [--epochs 30] [--attentive-epochs 20]
+ *     [--pool cls|mean] [--only 'CAE'] [--out fashion-mnist-results.json]
+ *
+ * `--pool` picks the learned encoders' linear and k-NN feature (cls token after the final norm, or the
+ * mean of the patch tokens); the raw-pixel baseline always uses the whole image.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -52,17 +56,20 @@ async function main() {
   const epochs = Number(arg('--epochs', '30'));
   const attentiveEpochs = Number(arg('--attentive-epochs', '20'));
   const attentiveTrain = Number(arg('--attentive-train', '20000'));
+  const pool = arg('--pool', 'cls') as FeaturePool;
+  if (pool !== 'cls' && pool !== 'mean') throw new Error(`--pool must be cls or mean, got '${pool}'`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-exp-'));
   const pixelsFlat = path.join(tmp, 'pixels-flat.onnx');
   const pixelsPatches = path.join(tmp, 'pixels-patches.onnx');
   pixelFlatEncoder(pixelsFlat);
   pixelPatchEncoder(pixelsPatches);
   const only = arg('--only');
-  const all: [string, string, string][] = [
-    ['random init', arg('--random')!, arg('--random')!],
-    ['CAE', arg('--cae')!, arg('--cae')!],
-    ['CAE, lambda 0', arg('--noalign')!, arg('--noalign')!],
-    ['raw pixels', pixelsFlat, pixelsPatches],
+  // [name, encoder for linear and k-NN, its pooling, encoder for the attentive probe's tokens]
+  const all: [string, string, FeaturePool, string][] = [
+    ['random init', arg('--random')!, pool, arg('--random')!],
+    ['CAE', arg('--cae')!, pool, arg('--cae')!],
+    ['CAE, lambda 0', arg('--noalign')!, pool, arg('--noalign')!],
+    ['raw pixels', pixelsFlat, 'cls', pixelsPatches],
   ];
   const encoders = only ? all.filter(([n]) => n === only) : all;
   const train = {
@@ -79,17 +86,17 @@ async function main() {
   const features = (encoder: string, source: typeof train, pool: FeaturePool) =>
     extractFeatures({ encoder, source, mean: [0.5], std: [0.5], pool, cacheDir });
   const rows: Record<string, unknown>[] = [];
-  for (const [name, flat, tokens] of encoders) {
+  for (const [name, flat, flatPool, tokens] of encoders) {
     if (!flat || !fs.existsSync(flat)) throw new Error(`missing encoder for '${name}'`);
     const started = Date.now();
-    const trainCls = await features(flat, train, 'cls');
-    const testCls = await features(flat, test, 'cls');
+    const trainFlat = await features(flat, train, flatPool);
+    const testFlat = await features(flat, test, flatPool);
     const knn = knnClassify(
-      { features: trainCls.features, labels: trainCls.labels, dim: trainCls.dim },
-      { features: testCls.features, labels: testCls.labels, dim: testCls.dim },
+      { features: trainFlat.features, labels: trainFlat.labels, dim: trainFlat.dim },
+      { features: testFlat.features, labels: testFlat.labels, dim: testFlat.dim },
     ).accuracy;
     const linear = (
-      await linearProbe(samples(trainCls), samples(testCls), { epochs, batchSize: 256, seed: 0 })
+      await linearProbe(samples(trainFlat), samples(testFlat), { epochs, batchSize: 256, seed: 0 })
     ).accuracy;
     const trainTok = await features(tokens, train, 'tokens');
     const testTok = await features(tokens, test, 'tokens');
@@ -107,7 +114,14 @@ async function main() {
         },
       )
     ).accuracy;
-    const row = { encoder: name, linear, attentive, knn, seconds: (Date.now() - started) / 1000 };
+    const row = {
+      encoder: name,
+      pool: flatPool,
+      linear,
+      attentive,
+      knn,
+      seconds: (Date.now() - started) / 1000,
+    };
     rows.push(row);
     console.error(JSON.stringify(row));
   }
@@ -117,7 +131,7 @@ async function main() {
     console.log(`| ${r.encoder} | ${pct(r.linear)} | ${pct(r.attentive)} | ${pct(r.knn)} |`);
   fs.writeFileSync(
     arg('--out', 'fashion-mnist-results.json')!,
-    JSON.stringify({ epochs, attentiveEpochs, attentiveTrain, rows }, null, 2),
+    JSON.stringify({ epochs, attentiveEpochs, attentiveTrain, pool, rows }, null, 2),
   );
 }
 

@@ -76,6 +76,8 @@ test('probe (k-NN and linear) and reconstruct from the command line', async () =
   );
   expect(linear.code).toBe(0);
   expect(linear.stderr).toMatch(/\(cached\)/); // the k-NN run cached these features
+  // Not a terminal: one progress line per epoch, not carriage returns glued into one line.
+  expect(linear.stderr).toMatch(/^epoch 1: loss [\d.]+\nepoch 2: loss [\d.]+\nepoch 3: loss [\d.]+$/m);
   const grid = path.join(dir, 'grid.png');
   const recon = await cli('reconstruct', '--checkpoint', run, '--out', grid, '--count', '3');
   expect(recon.code).toBe(0);

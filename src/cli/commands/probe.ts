@@ -141,7 +141,13 @@ export function registerProbe(program: Command): void {
           batchSize: flags.batch ?? 256,
           lr: flags.lr,
           seed: flags.seed,
-          onEpoch: (e: number, loss: number) => process.stderr.write(`\repoch ${e}: loss ${loss.toFixed(4)}`),
+          // One line per epoch in logs; rewritten in place on a terminal.
+          onEpoch: (e: number, loss: number) =>
+            process.stderr.write(
+              process.stderr.isTTY
+                ? `\repoch ${e}: loss ${loss.toFixed(4)}`
+                : `epoch ${e}: loss ${loss.toFixed(4)}\n`,
+            ),
         };
         const r =
           flags.mode === 'linear'
@@ -156,7 +162,7 @@ export function registerProbe(program: Command): void {
                 },
                 options,
               );
-        process.stderr.write('\n');
+        if (process.stderr.isTTY) process.stderr.write('\n');
         result = {
           accuracy: r.accuracy,
           trainAccuracy: r.trainAccuracy,
