@@ -65,13 +65,16 @@ async function main() {
   pixelPatchEncoder(pixelsPatches);
   const only = arg('--only');
   // [name, encoder for linear and k-NN, its pooling, encoder for the attentive probe's tokens]
-  const all: [string, string, FeaturePool, string][] = [
-    ['random init', arg('--random')!, pool, arg('--random')!],
-    ['CAE', arg('--cae')!, pool, arg('--cae')!],
-    ['CAE, lambda 0', arg('--noalign')!, pool, arg('--noalign')!],
+  type Entry<F> = [name: string, flat: F, flatPool: FeaturePool, tokens: F];
+  const all: Entry<string | undefined>[] = [
+    ['random init', arg('--random'), pool, arg('--random')],
+    ['CAE', arg('--cae'), pool, arg('--cae')],
+    ['CAE, lambda 0', arg('--noalign'), pool, arg('--noalign')],
     ['raw pixels', pixelsFlat, 'cls', pixelsPatches],
   ];
-  const encoders = only ? all.filter(([n]) => n === only) : all;
+  // Encoders not given are left out of the table (the raw pixels are always there).
+  const given = all.filter((e): e is Entry<string> => e[1] !== undefined && e[3] !== undefined);
+  const encoders = only ? given.filter(([n]) => n === only) : given;
   const train = {
     kind: 'idx' as const,
     images: path.join(dataDir, 'train-images-idx3-ubyte.gz'),
@@ -87,7 +90,7 @@ async function main() {
     extractFeatures({ encoder, source, mean: [0.5], std: [0.5], pool, cacheDir });
   const rows: Record<string, unknown>[] = [];
   for (const [name, flat, flatPool, tokens] of encoders) {
-    if (!flat || !fs.existsSync(flat)) throw new Error(`missing encoder for '${name}'`);
+    if (!fs.existsSync(flat)) throw new Error(`no encoder file for '${name}': ${flat}`);
     const started = Date.now();
     const trainFlat = await features(flat, train, flatPool);
     const testFlat = await features(flat, test, flatPool);
