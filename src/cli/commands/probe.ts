@@ -9,6 +9,7 @@ import { knnClassify } from '../../runtime/eval/knn';
 import { attentiveProbe, linearProbe } from '../../runtime/eval/probes';
 import type { Samples } from '../../runtime/eval/probe-fit';
 import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
+import { progressLine } from '../progress-line';
 import { UserError } from '../run-command';
 
 interface Flags {
@@ -105,6 +106,7 @@ export function registerProbe(program: Command): void {
       const pool: FeaturePool = flags.mode === 'attentive' ? 'tokens' : flags.pool;
       const cacheDir = flags.cache ?? path.join(path.dirname(path.resolve(flags.encoder)), '.cae-features');
       const say = (s: string) => process.stderr.write(`${s}\n`);
+      const progress = progressLine();
       const extract = async (value: string, flag: string, limit?: number) => {
         const f = await extractFeatures({
           encoder: flags.encoder,
@@ -114,10 +116,11 @@ export function registerProbe(program: Command): void {
           pool,
           limit,
           cacheDir,
+          // Per batch: too many lines for a log, so shown on a terminal only.
           onProgress: (done, total) =>
-            process.stderr.isTTY && process.stderr.write(`\rfeatures ${flag} ${done}/${total}`),
+            progress.interactive && progress.update(`features ${flag} ${done}/${total}`),
         });
-        if (process.stderr.isTTY) process.stderr.write('\n');
+        progress.end();
         if (f.skipped.length > 0) say(`${flag}: skipped ${f.skipped.length} unreadable images`);
         say(
           `${flag}: ${f.count} samples, ${f.tokensPerSample} x ${f.dim} features${f.fromCache ? ' (cached)' : ''}`,
@@ -141,13 +144,7 @@ export function registerProbe(program: Command): void {
           batchSize: flags.batch ?? 256,
           lr: flags.lr,
           seed: flags.seed,
-          // One line per epoch in logs; rewritten in place on a terminal.
-          onEpoch: (e: number, loss: number) =>
-            process.stderr.write(
-              process.stderr.isTTY
-                ? `\repoch ${e}: loss ${loss.toFixed(4)}`
-                : `epoch ${e}: loss ${loss.toFixed(4)}\n`,
-            ),
+          onEpoch: (e: number, loss: number) => progress.update(`epoch ${e}: loss ${loss.toFixed(4)}`),
         };
         const r =
           flags.mode === 'linear'
@@ -162,7 +159,7 @@ export function registerProbe(program: Command): void {
                 },
                 options,
               );
-        if (process.stderr.isTTY) process.stderr.write('\n');
+        progress.end();
         result = {
           accuracy: r.accuracy,
           trainAccuracy: r.trainAccuracy,

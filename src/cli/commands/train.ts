@@ -10,6 +10,7 @@ import { EpChoice, ExecutionProviderError } from '../../runtime/execution-provid
 import { listCheckpoints } from '../../runtime/train/checkpoint';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
+import { progressLine } from '../progress-line';
 import { UserError } from '../run-command';
 
 interface TrainFlags {
@@ -75,8 +76,7 @@ function parseScale(v: string | undefined, fallback: [number, number]): [number,
 
 async function run(flags: TrainFlags): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  const tty = process.stderr.isTTY;
-  const status = (line: string) => process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+  const progress = progressLine();
   let runDir: string;
   let runOptions: RunOptions | undefined;
   if (flags.resume) {
@@ -167,17 +167,17 @@ async function run(flags: TrainFlags): Promise<void> {
       workers: flags.workers,
       logEvery: flags.logEvery,
       say,
-      status,
+      status: progress.update,
     });
   } catch (e) {
-    if (tty) process.stderr.write('\n');
+    progress.end();
     if (e instanceof NonFiniteLossError || e instanceof ExecutionProviderError) {
       process.stderr.write(`cae-onnx: ${e.message}\n`);
       process.exit(3);
     }
     throw e;
   }
-  if (tty) process.stderr.write('\n');
+  progress.end();
   say(`checkpoint: ${result.checkpoint ?? '(none)'}`);
   say(`metrics: ${path.join(runDir, 'metrics.jsonl')}, loss curve: ${path.join(runDir, 'loss.png')}`);
   if (result.interrupted) {
