@@ -7,15 +7,22 @@ export interface ProgressLine {
   readonly interactive: boolean;
   /** Shows `line`, replacing the previous update on a terminal. */
   update(line: string): void;
-  /** Ends the in-place line on a terminal, so that what follows starts on a new line. */
+  /** Ends the in-place line on a terminal (if one is showing), so that what follows starts on a new line. */
   end(): void;
 }
 
 export function progressLine(stream: NodeJS.WriteStream = process.stderr): ProgressLine {
   const interactive = stream.isTTY === true;
+  let open = false; // an in-place line is on screen without its newline yet
   return {
     interactive,
-    update: (line) => void stream.write(interactive ? `\r\x1b[2K${line}` : `${line}\n`),
-    end: () => void (interactive && stream.write('\n')),
+    update: (line) => {
+      stream.write(interactive ? `\r\x1b[2K${line}` : `${line}\n`);
+      open = interactive;
+    },
+    end: () => {
+      if (open) stream.write('\n');
+      open = false;
+    },
   };
 }
