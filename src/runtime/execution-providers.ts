@@ -1,9 +1,9 @@
-import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { Graph } from '../graph-builder/core/graph';
 import * as op from '../graph-builder/ops';
 import { toModelProto } from '../graph-builder/onnx/to-model-proto';
+import { findVulkanLoader, vulkanAdapterKind, VulkanDriver, vulkanDrivers } from './vulkan-drivers';
 
 export type EpName = 'cpu' | 'cuda' | 'dml' | 'webgpu';
 export type EpChoice = EpName | 'auto';
@@ -20,20 +20,10 @@ const HOW_TO: Record<Exclude<EpName, 'cpu'>, string> = {
     '(needs the internet), with CUDA 12 and cuDNN 9 runtime libraries on LD_LIBRARY_PATH.',
   dml: 'DirectML is available on Windows only.',
   webgpu:
-    'The WebGPU EP (Dawn over Vulkan on Linux) needs libvulkan.so.1 (Debian: apt-get install libvulkan1) and a GPU with a ' +
-    'Vulkan driver; software Vulkan (llvmpipe) is refused by Dawn.',
+    'The WebGPU EP (Dawn over Vulkan on Linux) needs libvulkan.so.1 (Debian: apt-get install libvulkan1) and a ' +
+    "GPU's Vulkan driver (NVIDIA: the driver's nvidia_icd.json; AMD/Intel: apt-get install mesa-vulkan-drivers). " +
+    'Without a GPU, the SwiftShader driver in Debian\'s chromium package works for testing (README: "GPU without a GPU").',
 };
-
-function hasVulkanLoader(): boolean {
-  const dirs = [
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib64',
-    '/usr/lib',
-    '/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-  ];
-  return dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`));
-}
 
 /** A one-node model to prove that a provider really starts. */
 function probeModel(): Uint8Array {
@@ -64,19 +54,47 @@ export interface ResolvedEp {
   readonly name: EpName;
   /** Why `auto` chose it. */
   readonly reason: string;
+  /** WebGPU on a CPU rasterizer (SwiftShader, lavapipe): works, far slower than --ep cpu. */
+  readonly softwareDriver?: VulkanDriver;
+}
+
+/** The one line a command prints about its provider; a software GPU is named as such. */
+export function describeEp(ep: ResolvedEp): string {
+  const line = `execution provider: ${ep.name} (${ep.reason})`;
+  if (!ep.softwareDriver) return line;
+  return (
+    `${line}: WARNING, a software Vulkan driver (${ep.softwareDriver.name}, ${ep.softwareDriver.library}) ` +
+    'runs WebGPU on the CPU; correct, but far slower than --ep cpu'
+  );
+}
+
+function webgpuPrecheck(): { drivers: VulkanDriver[]; missing?: string } {
+  if (process.platform !== 'linux') return { drivers: [] };
+  if (!findVulkanLoader()) return { drivers: [], missing: 'libvulkan.so.1 was not found' };
+  const drivers = vulkanDrivers();
+  if (drivers.length === 0) return { drivers, missing: 'no Vulkan driver (ICD manifest) was found' };
+  return { drivers };
 }
 
 /**
  * Checks that the asked-for provider starts here, with no silent fallback: a provider that cannot
- * start is an ExecutionProviderError naming what is missing. `auto` tries CUDA, then WebGPU, then CPU
- * and says what it picked.
+ * start is an ExecutionProviderError naming what is missing. `auto` tries CUDA, then WebGPU on a
+ * hardware Vulkan driver (never a software one), then CPU, and says what it picked.
  */
 export async function resolveExecutionProvider(choice: EpChoice): Promise<ResolvedEp> {
   if (choice === 'cpu') return { name: 'cpu', reason: 'asked for' };
   if (choice === 'dml' && process.platform !== 'win32')
     throw new ExecutionProviderError(`--ep dml: ${HOW_TO.dml}`);
-  if (choice === 'webgpu' && process.platform === 'linux' && !hasVulkanLoader()) {
-    throw new ExecutionProviderError(`--ep webgpu: libvulkan.so.1 was not found. ${HOW_TO.webgpu}`);
+  if (choice === 'webgpu') {
+    const { drivers, missing } = webgpuPrecheck();
+    if (missing) throw new ExecutionProviderError(`--ep webgpu: ${missing}. ${HOW_TO.webgpu}`);
+    const failure = await starts('webgpu');
+    if (failure)
+      throw new ExecutionProviderError(
+        `--ep webgpu could not start: ${failure.split('\n')[0]}\n${HOW_TO.webgpu}`,
+      );
+    const software = vulkanAdapterKind(drivers) === 'software' ? drivers[0] : undefined;
+    return { name: 'webgpu', reason: 'asked for', ...(software ? { softwareDriver: software } : {}) };
   }
   if (choice !== 'auto') {
     const failure = await starts(choice);
@@ -87,15 +105,17 @@ export async function resolveExecutionProvider(choice: EpChoice): Promise<Resolv
     return { name: choice, reason: 'asked for' };
   }
   const tried: string[] = [];
-  for (const ep of ['cuda', 'webgpu'] as const) {
-    if (ep === 'webgpu' && process.platform === 'linux' && !hasVulkanLoader()) {
-      tried.push('webgpu: no libvulkan.so.1');
-      continue;
-    }
-    const failure = await starts(ep);
-    if (!failure)
-      return { name: ep, reason: `auto: ${ep} started${tried.length ? ` (${tried.join('; ')})` : ''}` };
-    tried.push(`${ep}: ${failure.split('\n')[0].slice(0, 120)}`);
+  const cuda = await starts('cuda');
+  if (!cuda) return { name: 'cuda', reason: 'auto: cuda started' };
+  tried.push(`cuda: ${cuda.split('\n')[0].slice(0, 120)}`);
+  const { drivers, missing } = webgpuPrecheck();
+  if (missing) tried.push(`webgpu: ${missing}`);
+  else if (vulkanAdapterKind(drivers) === 'software')
+    tried.push(`webgpu: only a software Vulkan driver (${drivers[0].name}), slower than the CPU`);
+  else {
+    const failure = await starts('webgpu');
+    if (!failure) return { name: 'webgpu', reason: `auto: webgpu started (${tried.join('; ')})` };
+    tried.push(`webgpu: ${failure.split('\n')[0].slice(0, 120)}`);
   }
   return { name: 'cpu', reason: `auto: no GPU provider started (${tried.join('; ')})` };
 }

@@ -6,7 +6,13 @@ import { readManifest } from '../../artifacts/manifest';
 import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import type { LoaderOptions } from '../../runtime/data/loader';
-import { EpChoice, ExecutionProviderError } from '../../runtime/execution-providers';
+import {
+  describeEp,
+  EpChoice,
+  ExecutionProviderError,
+  ResolvedEp,
+  resolveExecutionProvider,
+} from '../../runtime/execution-providers';
 import { listCheckpoints } from '../../runtime/train/checkpoint';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
@@ -77,6 +83,14 @@ function parseScale(v: string | undefined, fallback: [number, number]): [number,
 async function run(flags: TrainFlags): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const progress = progressLine();
+  let ep: ResolvedEp;
+  try {
+    ep = await resolveExecutionProvider(flags.ep);
+  } catch (e) {
+    if (e instanceof ExecutionProviderError) throw new UserError(e.message);
+    throw e;
+  }
+  say(describeEp(ep));
   let runDir: string;
   let runOptions: RunOptions | undefined;
   if (flags.resume) {
@@ -163,7 +177,7 @@ async function run(flags: TrainFlags): Promise<void> {
       runDir,
       run: runOptions,
       resume: !!flags.resume,
-      ep: flags.ep,
+      ep,
       workers: flags.workers,
       logEvery: flags.logEvery,
       say,

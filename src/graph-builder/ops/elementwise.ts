@@ -154,7 +154,16 @@ export const less = (a: TensorLike, b: TensorLike): Tensor => apply1(Less, [a, b
 export const greater = (a: TensorLike, b: TensorLike): Tensor => apply1(Greater, [a, b], {});
 export const max = (...xs: TensorLike[]): Tensor => apply1(Max, xs, {});
 export const min = (...xs: TensorLike[]): Tensor => apply1(Min, xs, {});
-export const sum = (...xs: Tensor[]): Tensor => apply1(Sum, xs, {});
+/**
+ * xs[0] + xs[1] + ... as a balanced tree of Adds (numpy broadcasting). Not the ONNX Sum op: the WebGPU
+ * execution provider has no Sum kernel and would run it on the CPU, with a copy each way.
+ */
+export const sum = (...xs: Tensor[]): Tensor => {
+  if (xs.length === 0) throw new ShapeError('sum needs at least one input');
+  if (xs.length === 1) return xs[0];
+  const half = Math.ceil(xs.length / 2);
+  return add(sum(...xs.slice(0, half)), sum(...xs.slice(half)));
+};
 
 export const neg = (x: Tensor): Tensor => apply1(Neg, [x], {});
 export const abs = (x: Tensor): Tensor => apply1(Abs, [x], {});

@@ -63,3 +63,18 @@ export function foldBroadcast(
   }
   return tensorData(outDtype, outShape, out);
 }
+
+/**
+ * The most tensors (inputs + outputs) one node may bind. WebGPU guarantees 8 storage buffers per
+ * shader stage (maxStorageBuffersPerShaderStage); ORT's WebGPU kernels bind each tensor as one, so a
+ * wider Concat or Split fails there ("Too many storage buffers in shader"). The builders of variadic
+ * ops keep under it.
+ */
+export const MAX_KERNEL_TENSORS = 8;
+
+/** xs in consecutive runs of at most `size`. */
+export function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}

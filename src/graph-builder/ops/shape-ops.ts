@@ -6,7 +6,7 @@ import { defineOp } from '../core/op-spec';
 import { broadcastShapes, Dim, formatShape, isStatic, normalizeAxis, Shape } from '../core/shape';
 import { Tensor } from '../core/tensor';
 import { fromNumbers, tensorData, TensorData, toNumbers } from '../core/tensor-data';
-import { foldBroadcast, constInts, requireStaticDim } from './op-helpers';
+import { chunks, constInts, foldBroadcast, MAX_KERNEL_TENSORS, requireStaticDim } from './op-helpers';
 
 type NoAttrs = Record<string, never>;
 interface IntAttrs {
@@ -314,13 +314,32 @@ export const reshape = (x: Tensor, shape: Shape): Tensor => {
   return y;
 };
 
+/**
+ * Concatenates along `axis`. More than MAX_KERNEL_TENSORS - 1 inputs become a tree of Concats, so that
+ * no kernel binds more tensors than WebGPU allows.
+ */
 export const concat = (xs: readonly Tensor[], axis: number): Tensor => {
   if (xs.length === 1) return xs[0];
-  return apply1(Concat, xs, { axis });
+  if (xs.length < MAX_KERNEL_TENSORS) return apply1(Concat, xs, { axis });
+  return concat(
+    chunks(xs, MAX_KERNEL_TENSORS - 1).map((part) => concat(part, axis)),
+    axis,
+  );
 };
 
-export const split = (x: Tensor, sizes: readonly number[], axis: number): Tensor[] =>
-  apply(Split, [x, x.graph.int64s(sizes)], { axis }, sizes.length);
+/**
+ * Splits into parts of `sizes` along `axis`. More than MAX_KERNEL_TENSORS - 1 parts become a tree of
+ * Splits (first into groups, then each group), for the same reason as concat.
+ */
+export const split = (x: Tensor, sizes: readonly number[], axis: number): Tensor[] => {
+  if (sizes.length < MAX_KERNEL_TENSORS)
+    return apply(Split, [x, x.graph.int64s(sizes)], { axis }, sizes.length);
+  const groups = chunks(sizes, Math.ceil(sizes.length / (MAX_KERNEL_TENSORS - 1)));
+  const totals = groups.map((g) => g.reduce((a, b) => a + b, 0));
+  return split(x, totals, axis).flatMap((part, i) =>
+    groups[i].length === 1 ? [part] : split(part, groups[i], axis),
+  );
+};
 
 /** x[starts:ends:steps] along `axes` (ONNX clamping semantics). */
 export const slice = (

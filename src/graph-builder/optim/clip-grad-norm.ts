@@ -6,8 +6,7 @@ import * as op from '../ops';
  * gradients; every gradient scaled by min(1, maxNorm / (norm + 1e-6)). Returns the unclipped norm.
  */
 export function clipGradNorm(grads: readonly Tensor[], maxNorm: number): { grads: Tensor[]; norm: Tensor } {
-  const squares = grads.map((g) => op.reduceSumSquare(g));
-  const norm = op.sqrt(squares.length === 1 ? squares[0] : op.sum(...squares));
+  const norm = gradNorm(grads);
   const coef = clipCoefficient(norm, maxNorm);
   return { grads: grads.map((g) => op.mul(g, coef)), norm };
 }
@@ -20,5 +19,14 @@ export function clipCoefficient(norm: Tensor, maxNorm: number): Tensor {
 /** The global L2 norm of the gradients, without clipping. */
 export function gradNorm(grads: readonly Tensor[]): Tensor {
   const squares = grads.map((g) => op.reduceSumSquare(g));
-  return op.sqrt(squares.length === 1 ? squares[0] : op.sum(...squares));
+  if (squares.length === 1) return op.sqrt(squares[0]);
+  // One ReduceSum over the stacked squares: fewer kernels than an Add per gradient.
+  return op.sqrt(
+    op.reduceSum(
+      op.concat(
+        squares.map((s) => op.reshape(s, [1])),
+        0,
+      ),
+    ),
+  );
 }

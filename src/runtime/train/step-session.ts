@@ -6,6 +6,7 @@ import { fromOrt, toOrt } from '../tensor-convert';
 import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { NEXT } from '../../graph-builder/training/step-graphs';
 import { ModelSession, SessionConfig } from '../session';
+import { DeviceDownloader } from '../device-download';
 
 /**
  * Session options for training-step graphs. Memory-pattern planning off: it pre-allocates one block
@@ -22,12 +23,14 @@ export const TRAIN_SESSION_DEFAULTS: Pick<SessionConfig, 'memoryPattern'> = { me
 export class StepSession {
   /** With deviceState: the carried tensors as they live on the device between steps. */
   private readonly device = new Map<string, ort.Tensor>();
+  private downloader?: DeviceDownloader;
 
   private constructor(
     private readonly session: ModelSession,
     readonly state: Map<string, TensorData>,
     private readonly stateNames: readonly string[],
     private readonly deviceState: boolean,
+    private readonly config: SessionConfig,
   ) {
     if (deviceState) for (const [k, v] of state) this.device.set(k, toOrt(v));
   }
@@ -67,7 +70,13 @@ export class StepSession {
     const sessionConfig = deviceState
       ? { ...config, outputsOnDevice: stateNames.map((n) => `${n}${NEXT}`) }
       : config;
-    return new StepSession(await ModelSession.create(model, sessionConfig), state, stateNames, deviceState);
+    return new StepSession(
+      await ModelSession.create(model, sessionConfig),
+      state,
+      stateNames,
+      deviceState,
+      config,
+    );
   }
 
   /** One step: data feeds and scalars in, non-state outputs back; state advances in place. */
@@ -105,12 +114,11 @@ export class StepSession {
   /** The carried tensors on the host (downloaded from the device when they live there). */
   async snapshot(): Promise<Map<string, TensorData>> {
     if (!this.deviceState) return new Map(this.state);
-    const out = new Map<string, TensorData>();
-    for (const [k, t] of this.device) {
-      const data = t.location === 'cpu' ? t.data : await t.getData();
-      out.set(k, tensorData(t.type as DType, t.dims, data as TensorData['data']));
-    }
-    return out;
+    this.downloader ??= await DeviceDownloader.create(
+      [...this.device].map(([name, t]) => ({ name, dtype: t.type as DType, shape: t.dims })),
+      this.config,
+    );
+    return this.downloader.download(this.device);
   }
 
   /** Names of the tensors carried between steps (parameters and optimizer state). */
@@ -124,6 +132,9 @@ export class StepSession {
   }
 
   async release(): Promise<void> {
+    for (const t of this.device.values()) if (t.location === 'gpu-buffer') t.dispose();
+    this.device.clear();
+    await this.downloader?.release();
     await this.session.release();
   }
 }

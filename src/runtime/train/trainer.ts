@@ -7,7 +7,13 @@ import { TOKENIZER_FILE } from '../../artifacts/tokenizer';
 import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { gradOutputName, stateInputName } from '../../graph-builder/training/step-graphs';
 import { BatchLoader, LoaderOptions } from '../data/loader';
-import { EpChoice, providerConfig, resolveExecutionProvider } from '../execution-providers';
+import {
+  describeEp,
+  EpChoice,
+  providerConfig,
+  ResolvedEp,
+  resolveExecutionProvider,
+} from '../execution-providers';
 import { measurePeakMatmul } from '../peak-flops';
 import { ModelSession, SessionConfig } from '../session';
 import { readCheckpoint, TrainState, writeCheckpoint } from './checkpoint';
@@ -42,7 +48,8 @@ export interface TrainOptions {
   /** Options of a new run; omitted when resuming (they come from the checkpoint). */
   readonly run?: RunOptions;
   readonly resume?: boolean;
-  readonly ep: EpChoice;
+  /** The provider, or a choice to resolve here (the CLI resolves first, to name it in its first line). */
+  readonly ep: EpChoice | ResolvedEp;
   readonly workers?: number;
   readonly logEvery: number;
   /** Stop after this many steps of this invocation (tests, time-boxed runs); a checkpoint is written. */
@@ -139,8 +146,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       'fp16 builds train with the fused train_step only (--accumulate 1): loss scaling lives in that graph',
     );
   }
-  const ep = await resolveExecutionProvider(o.ep);
-  o.say(`execution provider: ${ep.name} (${ep.reason})`);
+  const ep = typeof o.ep === 'string' ? await resolveExecutionProvider(o.ep) : o.ep;
+  if (typeof o.ep === 'string') o.say(describeEp(ep));
   const sessionConfig: SessionConfig = {
     ...TRAIN_SESSION_DEFAULTS,
     threads: run.threads,
@@ -175,7 +182,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const initial = new Map<string, TensorData>([...s.params, ...s.optimizer]);
   const fused = run.accumulate <= 1;
   const stepSession = fused
-    ? await StepSession.create(path.join(buildDir, 'train_step.onnx'), initial, sessionConfig)
+    ? await StepSession.create(path.join(buildDir, 'train_step.onnx'), initial, sessionConfig, {
+        // Parameters and AdamW state stay on the GPU between steps; checkpoints download them.
+        deviceState: ep.name === 'webgpu',
+      })
     : undefined;
   const gradSession = fused
     ? undefined
