@@ -24,9 +24,11 @@ export class DeviceDownloader {
     const g = new Graph('download');
     for (const t of tensors)
       g.output(`${t.name}${HOST}`, op.identity(g.input(t.name, t.dtype, [...t.shape])));
-    const { outputsOnDevice: _device, ...hostConfig } = config;
     return new DeviceDownloader(
-      await ModelSession.create(toModelProto(g, { paramsAs: 'inputs' }), hostConfig),
+      await ModelSession.create(toModelProto(g, { paramsAs: 'inputs' }), {
+        ...config,
+        outputsOnDevice: undefined,
+      }),
     );
   }
 
