@@ -1,4 +1,5 @@
 import type { Tensor } from '../core/tensor';
+import { fromNumbers } from '../core/tensor-data';
 import { block, BlockConfig } from '../modules/block';
 import { layerNorm } from '../modules/layer-norm';
 import * as op from '../ops';
@@ -26,11 +27,25 @@ function patchEmbed(images: Tensor, c: CaeConfig): Tensor {
   );
 }
 
-/** Rows of x at per-sample indices. x: [B, N, D], index: [B, K] int64 -> [B, K, D]. */
+/**
+ * Rows of x at per-sample indices, as a one-hot selection matmul. x: [B, N, D], index: [B, K] int64
+ * -> [B, K, D]. Exact (each output sums one row and zeros), its gradient is the transposed matmul,
+ * and the only int64 work is comparing [B, K] indices with 0..N-1. GatherElements needed the index
+ * expanded to [B, K, D] int64, which GPU providers build on the CPU and copy over every step, and a
+ * ScatterElements in the backward; the extra matmul is B*K*N*D multiply-adds, noise next to a block.
+ */
 export function takeRows(x: Tensor, index: Tensor): Tensor {
-  const [b, k] = index.shape;
-  const idx = op.expand(op.unsqueeze(index, [2]), [b, k, x.shape[2]]);
-  return op.gatherElements(x, idx, 1);
+  const n = x.shape[1] as number;
+  const positions = x.graph.constant(
+    fromNumbers(
+      'int64',
+      [1, 1, n],
+      Array.from({ length: n }, (_, i) => i),
+    ),
+    'row_positions',
+  );
+  const select = op.cast(op.equal(op.unsqueeze(index, [2]), positions), x.dtype); // [B, K, N]
+  return op.matmul(select, x);
 }
 
 export const encoderBlockConfig = (c: CaeConfig): BlockConfig => ({
