@@ -68,6 +68,12 @@ export function describeEp(ep: ResolvedEp): string {
   );
 }
 
+/** Why WebGPU cannot start here (no Vulkan loader or driver), with the install steps; undefined when it may. */
+export function webgpuDriverProblem(): string | undefined {
+  const { missing } = webgpuPrecheck();
+  return missing && `--ep webgpu: ${missing}. ${HOW_TO.webgpu}`;
+}
+
 function webgpuPrecheck(): { drivers: VulkanDriver[]; missing?: string } {
   if (process.platform !== 'linux') return { drivers: [] };
   if (!findVulkanLoader()) return { drivers: [], missing: 'libvulkan.so.1 was not found' };

@@ -3,7 +3,11 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { Manifest, readManifest } from '../../artifacts/manifest';
 import { formatShape } from '../../graph-builder/core/shape';
+import { EpName } from '../../runtime/execution-providers';
+import { formatAudit } from '../../runtime/placement/audit';
+import { oneOf } from '../options';
 import { UserError } from '../run-command';
+import { placementOrUserError } from './inspect';
 
 const PARTS: [string, (name: string) => boolean][] = [
   ['encoder', (n) => n.startsWith('encoder.')],
@@ -71,7 +75,12 @@ export function registerInfo(program: Command): void {
     .command('info')
     .description('describe a build folder: sizes, parameter counts per part, graphs, FLOPs per image')
     .argument('<dir>', 'folder written by cae-onnx build (or a training checkpoint)')
-    .action((dir: string) => {
+    .option(
+      '--ep <name>',
+      'also list, per graph, every node that would not run on this execution provider',
+      oneOf('cpu', 'cuda', 'dml', 'webgpu'),
+    )
+    .action(async (dir: string, flags: { ep?: EpName }) => {
       let manifest: Manifest;
       try {
         manifest = readManifest(dir);
@@ -79,5 +88,11 @@ export function registerInfo(program: Command): void {
         throw new UserError((e as Error).message);
       }
       process.stdout.write(`${formatManifest(manifest, dir)}\n`);
+      if (!flags.ep) return;
+      for (const [name, spec] of Object.entries(manifest.graphs)) {
+        const file = path.join(dir, spec.file);
+        if (!fs.existsSync(file)) continue;
+        process.stdout.write(`\n${name}: ${formatAudit(await placementOrUserError(file, flags.ep))}\n`);
+      }
     });
 }

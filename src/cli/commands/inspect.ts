@@ -3,7 +3,11 @@ import { Command } from 'commander';
 import { onnx } from 'onnx-proto';
 import { readModelFile } from '../../artifacts/onnx-file';
 import { dtypeFromOnnxCode } from '../../graph-builder/core/dtype';
+import { EpName, ExecutionProviderError } from '../../runtime/execution-providers';
+import { auditModel, formatAudit } from '../../runtime/placement/audit';
+import { PlacementError } from '../../runtime/placement/ort-placement';
 import { ModelSession } from '../../runtime/session';
+import { oneOf } from '../options';
 import { UserError } from '../run-command';
 
 function describeValue(v: onnx.IValueInfoProto): string {
@@ -41,12 +45,28 @@ export async function inspectModel(file: string): Promise<string> {
   ].join('\n');
 }
 
+/** The placement audit; a provider or driver that is missing is the user's to fix, not a bug. */
+export async function placementOrUserError(file: string, ep: EpName) {
+  try {
+    return await auditModel(file, ep);
+  } catch (e) {
+    if (e instanceof ExecutionProviderError || e instanceof PlacementError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
     .description('summarize an ONNX model and check that onnxruntime-node loads it')
     .argument('<model>', 'path to a .onnx file')
-    .action(async (file: string) => {
+    .option(
+      '--ep <name>',
+      'also list every node that would not run on this execution provider (webgpu, cpu: as onnxruntime places them; cuda, dml: from their kernel registrations)',
+      oneOf('cpu', 'cuda', 'dml', 'webgpu'),
+    )
+    .action(async (file: string, flags: { ep?: EpName }) => {
       process.stdout.write(`${await inspectModel(file)}\n`);
+      if (flags.ep) process.stdout.write(`${formatAudit(await placementOrUserError(file, flags.ep))}\n`);
     });
 }
