@@ -1,9 +1,20 @@
+import { stopGradient } from '../autodiff';
 import type { Tensor } from '../core/tensor';
 import * as op from '../ops';
 
+/**
+ * log softmax over the last axis from primitives: x - m - log(sum(exp(x - m))) with m the row max
+ * (its gradient cancels, so it is a stop-gradient). Not the LogSoftmax op: the WebGPU provider has
+ * no kernel for it and would run it, and its gradient, on the CPU. x: [N, C] -> [N, C].
+ */
+export function logSoftmax(x: Tensor): Tensor {
+  const shifted = op.sub(x, stopGradient(op.reduceMax(x, [-1], { keepdims: true })));
+  return op.sub(shifted, op.log(op.reduceSum(op.exp(shifted), [-1], { keepdims: true })));
+}
+
 /** Mean cross-entropy. logits: [N, C], labels: [N] int64 -> []. */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
-  const logProbs = op.logSoftmax(logits, { axis: -1 });
+  const logProbs = logSoftmax(logits);
   const picked = op.gatherElements(logProbs, op.unsqueeze(labels, [1]), 1); // [N, 1]
   return op.neg(op.reduceMean(picked));
 }
