@@ -126,6 +126,46 @@ export async function resolveExecutionProvider(choice: EpChoice): Promise<Resolv
   return { name: 'cpu', reason: `auto: no GPU provider started (${tried.join('; ')})` };
 }
 
+/** A one-node float16 model: a provider that lacks f16 shaders fails to run it. */
+function float16ProbeModel(): Uint8Array {
+  const g = new Graph('f16_probe');
+  const half = op.cast(g.input('x', 'float32', [4]), 'float16');
+  g.output('y', op.cast(op.mul(half, half), 'float32'));
+  return onnx.ModelProto.encode(toModelProto(g, { paramsAs: 'inputs' })).finish();
+}
+
+/**
+ * Whether a provider can train a float16 (--precision fp16) build: on WebGPU that needs the
+ * adapter's shader-f16 feature, which software adapters (SwiftShader) and some GPUs lack.
+ * Returns why not, or undefined when it can.
+ */
+export async function float16Problem(ep: EpName): Promise<string | undefined> {
+  if (ep !== 'webgpu') return undefined;
+  const level = ort.env.logLevel;
+  ort.env.logLevel = 'fatal';
+  try {
+    const s = await ort.InferenceSession.create(float16ProbeModel(), {
+      executionProviders: ['webgpu'],
+      logSeverityLevel: 4,
+    });
+    try {
+      await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [4]) });
+    } finally {
+      await s.release();
+    }
+    return undefined;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (!/requires f16|shader-f16|does not support/i.test(message)) throw e;
+    return (
+      "--precision fp16 on --ep webgpu needs the GPU adapter's shader-f16 feature, and this adapter lacks it " +
+      `(${message.split('\n')[0].replace(/^.*Status Message: /, '')}). Train in fp32 (a build without --precision fp16) or on --ep cuda.`
+    );
+  } finally {
+    ort.env.logLevel = level;
+  }
+}
+
 /** ORT session options for a provider. */
 export function providerConfig(ep: EpName): ort.InferenceSession.ExecutionProviderConfig[] {
   return [ep];

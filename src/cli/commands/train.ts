@@ -10,6 +10,7 @@ import {
   describeEp,
   EpChoice,
   ExecutionProviderError,
+  float16Problem,
   ResolvedEp,
   resolveExecutionProvider,
 } from '../../runtime/execution-providers';
@@ -91,6 +92,9 @@ async function run(flags: TrainFlags): Promise<void> {
     throw e;
   }
   say(describeEp(ep));
+  // Refused before a build is written; builds given with --build or --resume are checked by train().
+  const f16 = flags.precision === 'fp16' ? await float16Problem(ep.name) : undefined;
+  if (f16) throw new UserError(f16);
   let runDir: string;
   let runOptions: RunOptions | undefined;
   if (flags.resume) {

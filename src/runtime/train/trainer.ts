@@ -10,6 +10,8 @@ import { BatchLoader, LoaderOptions } from '../data/loader';
 import {
   describeEp,
   EpChoice,
+  ExecutionProviderError,
+  float16Problem,
   providerConfig,
   ResolvedEp,
   resolveExecutionProvider,
@@ -148,6 +150,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   const ep = typeof o.ep === 'string' ? await resolveExecutionProvider(o.ep) : o.ep;
   if (typeof o.ep === 'string') o.say(describeEp(ep));
+  const f16 = c.precision === 'fp16' ? await float16Problem(ep.name) : undefined;
+  if (f16) throw new ExecutionProviderError(f16);
   const sessionConfig: SessionConfig = {
     ...TRAIN_SESSION_DEFAULTS,
     threads: run.threads,
