@@ -7,7 +7,7 @@ import { encoderMetadata } from '../artifacts/encoder-metadata';
 import type { Manifest } from '../artifacts/manifest';
 import { writeModelFile } from '../artifacts/onnx-file';
 import { Rng } from '../random/rng';
-import { ModelSession } from './session';
+import { ModelSession, SessionConfig } from './session';
 
 /** Opsets whose op forms our graphs use (ReduceMean/Split with axes/split as inputs need 18). */
 export const EXPORT_OPSETS = [18, 19, 20, 21] as const;
@@ -30,6 +30,8 @@ export async function exportEncoder(
   params: ReadonlyMap<string, TensorData>,
   file: string,
   opset = 21,
+  /** Where the exported model is verified (default: CPU). */
+  session: SessionConfig = {},
 ): Promise<ExportReport> {
   if (!(EXPORT_OPSETS as readonly number[]).includes(opset)) {
     throw new Error(
@@ -66,7 +68,7 @@ export async function exportEncoder(
   const all = BigInt64Array.from({ length: batch * manifest.grid.numPatches }, (_, i) =>
     BigInt(i % manifest.grid.numPatches),
   );
-  const exported = await ModelSession.create(file);
+  const exported = await ModelSession.create(file, session);
   const training = await ModelSession.create(toModelProto(g, { paramsAs: 'inputs' }));
   try {
     const a = (await exported.run({ images: x })).tokens;

@@ -21,6 +21,11 @@ export interface SessionConfig {
   readonly outputsOnDevice?: readonly string[];
 }
 
+/** Whether a session config runs on the WebGPU provider (whose outputs can stay on the GPU). */
+export function runsOnWebgpu(config: SessionConfig): boolean {
+  return (config.executionProviders ?? []).some((p) => (typeof p === 'string' ? p : p.name) === 'webgpu');
+}
+
 /** An ORT failure, annotated with the model code that built the failing node. */
 export class ModelRunError extends Error {
   override name = 'ModelRunError';

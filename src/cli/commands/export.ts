@@ -2,19 +2,22 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { readCheckpoint } from '../../runtime/train/checkpoint';
 import { exportEncoder } from '../../runtime/export-encoder';
+import type { EpChoice } from '../../runtime/execution-providers';
+import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
 import { positiveInt } from '../options';
 import { UserError } from '../run-command';
 
 export function registerExport(program: Command): void {
-  program
+  const command = program
     .command('export')
     .description(
       'write the deployment encoder.onnx with trained weights, verified against the training graph',
     )
     .requiredOption('--checkpoint <dir>', 'a checkpoint folder, or a run folder (its newest checkpoint)')
     .requiredOption('--out <file.onnx>', 'output model (weights over 1 GiB go to <file>.data)')
-    .option('--opset <n>', 'ONNX opset (18-21)', positiveInt, 21)
-    .action(async (flags: { checkpoint: string; out: string; opset: number }) => {
+    .option('--opset <n>', 'ONNX opset (18-21)', positiveInt, 21);
+  addEpOption(command).action(
+    async (flags: { checkpoint: string; out: string; opset: number; ep: EpChoice }) => {
       let ckpt;
       try {
         ckpt = readCheckpoint(flags.checkpoint);
@@ -23,7 +26,8 @@ export function registerExport(program: Command): void {
       }
       let report;
       try {
-        report = await exportEncoder(ckpt.manifest, ckpt.params, flags.out, flags.opset);
+        const ep = await startEp(flags.ep, (s) => process.stderr.write(`${s}\n`));
+        report = await exportEncoder(ckpt.manifest, ckpt.params, flags.out, flags.opset, sessionFor(ep));
       } catch (e) {
         throw new UserError((e as Error).message);
       }
@@ -32,5 +36,6 @@ export function registerExport(program: Command): void {
           `${ckpt.manifest.config.imageSize}, ${ckpt.manifest.config.imageSize}] -> tokens [batch, ${report.tokensShape.slice(1).join(', ')}]; ` +
           `matches the training encoder to ${report.maxAbsDiff.toExponential(1)}\n`,
       );
-    });
+    },
+  );
 }

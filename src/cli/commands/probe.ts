@@ -8,6 +8,8 @@ import { extractFeatures, FeaturePool, FeatureSet } from '../../runtime/eval/fea
 import { knnClassify } from '../../runtime/eval/knn';
 import { attentiveProbe, linearProbe } from '../../runtime/eval/probes';
 import type { Samples } from '../../runtime/eval/probe-fit';
+import type { EpChoice } from '../../runtime/execution-providers';
+import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
 import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
 import { progressLine } from '../progress-line';
 import { UserError } from '../run-command';
@@ -29,6 +31,7 @@ interface Flags {
   cache?: string;
   seed: number;
   out?: string;
+  ep: EpChoice;
 }
 
 /**
@@ -55,7 +58,7 @@ const samplesOf = (f: FeatureSet): Samples => ({
 });
 
 export function registerProbe(program: Command): void {
-  program
+  const command = program
     .command('probe')
     .description(
       'evaluate a frozen encoder.onnx: linear probe, attentive probe, or k-NN; prints top-1 and writes JSON',
@@ -91,94 +94,97 @@ export function registerProbe(program: Command): void {
     .option('--val-limit <n>', 'use the first N validation images', positiveInt)
     .option('--cache <dir>', 'feature cache folder (default: .cae-features beside the encoder)')
     .option('--seed <n>', 'probe initialization and shuffling seed', nonNegativeInt, 0)
-    .option('--out <file.json>', 'result JSON (default: <encoder>.<mode>.json)')
-    .action(async (flags: Flags) => {
-      if (!fs.existsSync(flags.encoder)) throw new UserError(`no such encoder: ${flags.encoder}`);
-      const meta = readEncoderMetadata(readModelFile(flags.encoder));
-      const channels = Number(
-        readModelFile(flags.encoder).graph?.input?.[0]?.type?.tensorType?.shape?.dim?.[1]?.dimValue ?? 3,
-      );
-      const norm =
-        meta ??
-        (channels === 3
-          ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }
-          : { mean: [0.5], std: [0.5] });
-      const pool: FeaturePool = flags.mode === 'attentive' ? 'tokens' : flags.pool;
-      const cacheDir = flags.cache ?? path.join(path.dirname(path.resolve(flags.encoder)), '.cae-features');
-      const say = (s: string) => process.stderr.write(`${s}\n`);
-      const progress = progressLine();
-      const extract = async (value: string, flag: string, limit?: number) => {
-        const f = await extractFeatures({
-          encoder: flags.encoder,
-          source: parseDataArgument(value, flag),
-          mean: [...norm.mean],
-          std: [...norm.std],
-          pool,
-          limit,
-          cacheDir,
-          // Per batch: too many lines for a log, so shown on a terminal only.
-          onProgress: (done, total) =>
-            progress.interactive && progress.update(`features ${flag} ${done}/${total}`),
-        });
-        progress.end();
-        if (f.skipped.length > 0) say(`${flag}: skipped ${f.skipped.length} unreadable images`);
-        say(
-          `${flag}: ${f.count} samples, ${f.tokensPerSample} x ${f.dim} features${f.fromCache ? ' (cached)' : ''}`,
-        );
-        return f;
-      };
-      const train = await extract(flags.data, '--data', flags.limit);
-      const val = await extract(flags.val, '--val', flags.valLimit);
-      const started = Date.now();
-      let result: { accuracy: number } & Record<string, unknown>;
-      if (flags.mode === 'knn') {
-        const r = knnClassify(
-          { features: train.features, labels: train.labels, dim: train.dim },
-          { features: val.features, labels: val.labels, dim: val.dim },
-          { k: flags.k, temperature: flags.temperature },
-        );
-        result = { accuracy: r.accuracy, k: flags.k, temperature: flags.temperature };
-      } else {
-        const options = {
-          epochs: flags.epochs ?? 90,
-          batchSize: flags.batch ?? 256,
-          lr: flags.lr,
-          seed: flags.seed,
-          onEpoch: (e: number, loss: number) => progress.update(`epoch ${e}: loss ${loss.toFixed(4)}`),
-        };
-        const r =
-          flags.mode === 'linear'
-            ? await linearProbe(samplesOf(train), samplesOf(val), options)
-            : await attentiveProbe(
-                samplesOf(train),
-                samplesOf(val),
-                {
-                  tokens: train.tokensPerSample,
-                  dim: train.dim,
-                  heads: flags.heads ?? [12, 8, 6, 4, 2, 1].find((h) => train.dim % h === 0)!,
-                },
-                options,
-              );
-        progress.end();
-        result = {
-          accuracy: r.accuracy,
-          trainAccuracy: r.trainAccuracy,
-          lr: r.lr,
-          epochs: options.epochs,
-          batch: options.batchSize,
-        };
-      }
-      const report = {
-        mode: flags.mode,
+    .option('--out <file.json>', 'result JSON (default: <encoder>.<mode>.json)');
+  addEpOption(command).action(async (flags: Flags) => {
+    if (!fs.existsSync(flags.encoder)) throw new UserError(`no such encoder: ${flags.encoder}`);
+    const meta = readEncoderMetadata(readModelFile(flags.encoder));
+    const channels = Number(
+      readModelFile(flags.encoder).graph?.input?.[0]?.type?.tensorType?.shape?.dim?.[1]?.dimValue ?? 3,
+    );
+    const norm =
+      meta ??
+      (channels === 3
+        ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }
+        : { mean: [0.5], std: [0.5] });
+    const pool: FeaturePool = flags.mode === 'attentive' ? 'tokens' : flags.pool;
+    const cacheDir = flags.cache ?? path.join(path.dirname(path.resolve(flags.encoder)), '.cae-features');
+    const say = (s: string) => process.stderr.write(`${s}\n`);
+    const session = sessionFor(await startEp(flags.ep, say));
+    const progress = progressLine();
+    const extract = async (value: string, flag: string, limit?: number) => {
+      const f = await extractFeatures({
+        encoder: flags.encoder,
+        source: parseDataArgument(value, flag),
+        mean: [...norm.mean],
+        std: [...norm.std],
         pool,
-        encoder: path.resolve(flags.encoder),
-        train: { data: flags.data, samples: train.count },
-        val: { data: flags.val, samples: val.count },
-        ...result,
-        seconds: (Date.now() - started) / 1000,
+        limit,
+        cacheDir,
+        executionProviders: session.executionProviders,
+        // Per batch: too many lines for a log, so shown on a terminal only.
+        onProgress: (done, total) =>
+          progress.interactive && progress.update(`features ${flag} ${done}/${total}`),
+      });
+      progress.end();
+      if (f.skipped.length > 0) say(`${flag}: skipped ${f.skipped.length} unreadable images`);
+      say(
+        `${flag}: ${f.count} samples, ${f.tokensPerSample} x ${f.dim} features${f.fromCache ? ' (cached)' : ''}`,
+      );
+      return f;
+    };
+    const train = await extract(flags.data, '--data', flags.limit);
+    const val = await extract(flags.val, '--val', flags.valLimit);
+    const started = Date.now();
+    let result: { accuracy: number } & Record<string, unknown>;
+    if (flags.mode === 'knn') {
+      const r = knnClassify(
+        { features: train.features, labels: train.labels, dim: train.dim },
+        { features: val.features, labels: val.labels, dim: val.dim },
+        { k: flags.k, temperature: flags.temperature },
+      );
+      result = { accuracy: r.accuracy, k: flags.k, temperature: flags.temperature };
+    } else {
+      const options = {
+        epochs: flags.epochs ?? 90,
+        batchSize: flags.batch ?? 256,
+        lr: flags.lr,
+        seed: flags.seed,
+        session,
+        onEpoch: (e: number, loss: number) => progress.update(`epoch ${e}: loss ${loss.toFixed(4)}`),
       };
-      const out = flags.out ?? `${flags.encoder.replace(/\.onnx$/, '')}.${flags.mode}.json`;
-      fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-      process.stdout.write(`${flags.mode} probe top-1: ${(100 * report.accuracy).toFixed(2)}% (${out})\n`);
-    });
+      const r =
+        flags.mode === 'linear'
+          ? await linearProbe(samplesOf(train), samplesOf(val), options)
+          : await attentiveProbe(
+              samplesOf(train),
+              samplesOf(val),
+              {
+                tokens: train.tokensPerSample,
+                dim: train.dim,
+                heads: flags.heads ?? [12, 8, 6, 4, 2, 1].find((h) => train.dim % h === 0)!,
+              },
+              options,
+            );
+      progress.end();
+      result = {
+        accuracy: r.accuracy,
+        trainAccuracy: r.trainAccuracy,
+        lr: r.lr,
+        epochs: options.epochs,
+        batch: options.batchSize,
+      };
+    }
+    const report = {
+      mode: flags.mode,
+      pool,
+      encoder: path.resolve(flags.encoder),
+      train: { data: flags.data, samples: train.count },
+      val: { data: flags.val, samples: val.count },
+      ...result,
+      seconds: (Date.now() - started) / 1000,
+    };
+    const out = flags.out ?? `${flags.encoder.replace(/\.onnx$/, '')}.${flags.mode}.json`;
+    fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${flags.mode} probe top-1: ${(100 * report.accuracy).toFixed(2)}% (${out})\n`);
+  });
 }

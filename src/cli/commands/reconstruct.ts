@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { BatchLoader, LoaderOptions } from '../../runtime/data/loader';
 import { reconstruct, writeReconstructionGrid } from '../../runtime/eval/reconstruct';
 import { readCheckpoint } from '../../runtime/train/checkpoint';
+import type { EpChoice } from '../../runtime/execution-providers';
+import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
 import { nonNegativeInt, positiveInt } from '../options';
 import { UserError } from '../run-command';
 
@@ -14,6 +16,7 @@ interface Flags {
   idx?: string;
   count: number;
   seed: number;
+  ep: EpChoice;
 }
 
 function source(flags: Flags): LoaderOptions['source'] {
@@ -29,7 +32,7 @@ function source(flags: Flags): LoaderOptions['source'] {
 }
 
 export function registerReconstruct(program: Command): void {
-  program
+  const command = program
     .command('reconstruct')
     .description(
       "the paper's reconstruction figure: original | masked input | masked patches reconstructed | all patches",
@@ -39,34 +42,35 @@ export function registerReconstruct(program: Command): void {
     .option('--data <dir>', 'folder of images (default: MNIST test images)')
     .option('--idx <file>', 'IDX image file')
     .option('--count <n>', 'images (rows)', positiveInt, 8)
-    .option('--seed <n>', 'seed for the choice of images and the masks', nonNegativeInt, 0)
-    .action(async (flags: Flags) => {
-      let ckpt;
-      try {
-        ckpt = readCheckpoint(flags.checkpoint);
-      } catch (e) {
-        throw new UserError((e as Error).message);
-      }
-      const m = ckpt.manifest;
-      if (m.config.target !== 'pixels') throw new UserError('reconstructions need a pixel-target model');
-      const loader = await BatchLoader.open({
-        source: source(flags),
-        imageSize: m.config.imageSize,
-        channels: m.config.inChans as 1 | 3,
-        batchSize: flags.count,
-        seed: flags.seed,
-        augment: false,
-        mean: [...m.normalization.mean],
-        std: [...m.normalization.std],
-        workers: 0,
-      });
-      const batch = await loader.next();
-      await loader.close();
-      const r = await reconstruct(m, ckpt.params, batch.images, flags.count, flags.seed);
-      await writeReconstructionGrid(r, m.config.inChans, m.config.imageSize, flags.out);
-      process.stdout.write(
-        `wrote ${flags.out}: ${flags.count} images from step ${ckpt.state.step}; pixel MSE on masked patches ${r.maskedMse.toFixed(4)}, ` +
-          `full reconstruction ${r.fullMse.toFixed(4)}\n`,
-      );
+    .option('--seed <n>', 'seed for the choice of images and the masks', nonNegativeInt, 0);
+  addEpOption(command).action(async (flags: Flags) => {
+    let ckpt;
+    try {
+      ckpt = readCheckpoint(flags.checkpoint);
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    const m = ckpt.manifest;
+    if (m.config.target !== 'pixels') throw new UserError('reconstructions need a pixel-target model');
+    const loader = await BatchLoader.open({
+      source: source(flags),
+      imageSize: m.config.imageSize,
+      channels: m.config.inChans as 1 | 3,
+      batchSize: flags.count,
+      seed: flags.seed,
+      augment: false,
+      mean: [...m.normalization.mean],
+      std: [...m.normalization.std],
+      workers: 0,
     });
+    const batch = await loader.next();
+    await loader.close();
+    const ep = await startEp(flags.ep, (s) => process.stderr.write(`${s}\n`));
+    const r = await reconstruct(m, ckpt.params, batch.images, flags.count, flags.seed, sessionFor(ep));
+    await writeReconstructionGrid(r, m.config.inChans, m.config.imageSize, flags.out);
+    process.stdout.write(
+      `wrote ${flags.out}: ${flags.count} images from step ${ckpt.state.step}; pixel MSE on masked patches ${r.maskedMse.toFixed(4)}, ` +
+        `full reconstruction ${r.fullMse.toFixed(4)}\n`,
+    );
+  });
 }

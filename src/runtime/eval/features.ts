@@ -10,7 +10,7 @@ import { normalizeCoefficients, resizedCropBilinear, writeChw } from '../data/au
 import { mnistPaths, readIdxDataset } from '../data/idx';
 import { decodeResizedCrop, imageSize, listImageFolder } from '../data/image-folder';
 import type { LoaderSource } from '../data/types';
-import { ModelSession } from '../session';
+import { ModelSession, SessionConfig } from '../session';
 import { featureCacheKey, loadCachedFeatures, ResolvedSource, saveCachedFeatures } from './feature-cache';
 
 export type FeaturePool = 'cls' | 'mean' | 'tokens';
@@ -30,6 +30,8 @@ export interface FeatureOptions {
   readonly limit?: number;
   /** ORT intra-op threads (default: ORT's choice). */
   readonly threads?: number;
+  /** Execution provider (default: CPU). */
+  readonly executionProviders?: SessionConfig['executionProviders'];
   /** Folder of the feature cache; none: no caching. */
   readonly cacheDir?: string;
   /** After each batch: samples done (decoded or skipped) out of the total. */
@@ -283,10 +285,10 @@ export async function extractFeatures(options: FeatureOptions): Promise<FeatureS
     }
   }
 
-  const session = await ModelSession.create(
-    options.encoder,
-    options.threads === undefined ? {} : { threads: options.threads },
-  );
+  const session = await ModelSession.create(options.encoder, {
+    threads: options.threads,
+    executionProviders: options.executionProviders,
+  });
   try {
     const { channels, size } = encoderGeometry(session, options.encoder);
     const output = session.outputNames.includes(TOKENS) ? TOKENS : session.outputNames[0];

@@ -5,7 +5,7 @@ import { toModelProto } from '../../graph-builder/onnx/to-model-proto';
 import type { Optimizer } from '../../graph-builder/optim/optimizer';
 import { buildTrainStep, StepModel } from '../../graph-builder/training/step-graphs';
 import { Rng } from '../../random/rng';
-import { ModelSession } from '../session';
+import { ModelSession, SessionConfig } from '../session';
 import { learningRate } from '../train/schedule';
 import { StepSession, stepScalars } from '../train/step-session';
 
@@ -24,6 +24,8 @@ export interface FitOptions {
   readonly warmupEpochs: number;
   readonly seed: number;
   readonly onEpoch?: (epoch: number, meanLoss: number) => void;
+  /** Execution provider and threads (default: CPU). */
+  readonly session?: SessionConfig;
 }
 
 /** Copies the given samples' rows into one batch. */
@@ -55,6 +57,7 @@ export async function fitProbe(
   const session = await StepSession.create(
     toModelProto(buildTrainStep(model, { optimizer }), { paramsAs: 'inputs' }),
     params,
+    o.session,
   );
   const perEpoch = Math.floor(train.count / o.batchSize);
   if (perEpoch < 1)
@@ -85,9 +88,18 @@ export async function fitProbe(
     }
     o.onEpoch?.(epoch + 1, total / perEpoch);
   }
-  const trained = new Map(probe.params.map((p) => [p.name, session.state.get(p.name)!]));
+  const state = await session.snapshot();
+  const trained = new Map(probe.params.map((p) => [p.name, state.get(p.name)!]));
   await session.release();
   return trained;
+}
+
+export interface PredictOptions {
+  readonly extraFeeds?: Readonly<Record<string, TensorData>>;
+  readonly outputName?: string;
+  /** Samples per run. */
+  readonly chunk?: number;
+  readonly session?: SessionConfig;
 }
 
 /** Runs an inference graph (params embedded) over all samples in chunks; returns one output per sample. */
@@ -97,12 +109,11 @@ export async function predictAll(
   inputName: string,
   sampleShape: readonly number[],
   samples: Samples,
-  extraFeeds: Readonly<Record<string, TensorData>> = {},
-  outputName = 'logits',
-  chunk = 256,
+  { extraFeeds = {}, outputName = 'logits', chunk = 256, session: config }: PredictOptions = {},
 ): Promise<{ values: Float32Array; width: number }> {
   const session = await ModelSession.create(
     toModelProto(graph, { paramsAs: 'initializers', paramValues: params }),
+    config,
   );
   const parts: Float32Array[] = [];
   let width = 0;

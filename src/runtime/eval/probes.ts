@@ -6,6 +6,7 @@ import {
 } from '../../graph-builder/probes/attentive-probe';
 import { FeatureStats, linearProbeGraph, linearProbeModel } from '../../graph-builder/probes/linear-probe';
 import { sgd } from '../../graph-builder/optim/sgd';
+import type { SessionConfig } from '../session';
 import { FitOptions, fitProbe, predictAll, Samples, top1 } from './probe-fit';
 
 export interface ProbeOptions {
@@ -15,6 +16,8 @@ export interface ProbeOptions {
   readonly lr?: number;
   readonly seed: number;
   readonly onEpoch?: (epoch: number, meanLoss: number) => void;
+  /** Execution provider and threads for training and prediction (default: CPU). */
+  readonly session?: SessionConfig;
 }
 
 export interface ProbeResult {
@@ -31,6 +34,7 @@ const fitSchedule = (o: ProbeOptions, lr: number): FitOptions => ({
   warmupEpochs: o.epochs / 9,
   seed: o.seed,
   onEpoch: o.onEpoch,
+  session: o.session,
 });
 
 const classesOf = (...sets: Samples[]) => 1 + Math.max(...sets.flatMap((s) => Array.from(s.labels)));
@@ -88,12 +92,12 @@ export async function linearProbe(
   );
   const graph = () => linearProbeGraph(stats, classes);
   const accuracy = top1(
-    (await predictAll(graph(), params, 'features', [dim], test)).values,
+    (await predictAll(graph(), params, 'features', [dim], test, { session: o.session })).values,
     classes,
     test.labels,
   );
   const trainAccuracy = top1(
-    (await predictAll(graph(), params, 'features', [dim], train)).values,
+    (await predictAll(graph(), params, 'features', [dim], train, { session: o.session })).values,
     classes,
     train.labels,
   );
@@ -132,8 +136,7 @@ export async function attentiveProbe(
     'tokens',
     sampleShape,
     train,
-    {},
-    'pooled',
+    { outputName: 'pooled', session: o.session },
   );
   const stats = featureStats(pooled.values, train.count, shape.dim);
   const bn = {
@@ -142,12 +145,14 @@ export async function attentiveProbe(
   };
   const graph = () => attentiveProbeGraph(shape.tokens, shape.dim, shape.heads, classes);
   const accuracy = top1(
-    (await predictAll(graph(), params, 'tokens', sampleShape, test, bn)).values,
+    (await predictAll(graph(), params, 'tokens', sampleShape, test, { extraFeeds: bn, session: o.session }))
+      .values,
     classes,
     test.labels,
   );
   const trainAccuracy = top1(
-    (await predictAll(graph(), params, 'tokens', sampleShape, train, bn)).values,
+    (await predictAll(graph(), params, 'tokens', sampleShape, train, { extraFeeds: bn, session: o.session }))
+      .values,
     classes,
     train.labels,
   );

@@ -7,7 +7,7 @@ import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { toModelProto } from '../../graph-builder/onnx/to-model-proto';
 import { makeMaskBatch } from '../masking';
 import { Rng } from '../../random/rng';
-import { ModelSession } from '../session';
+import { ModelSession, SessionConfig } from '../session';
 
 /** Per-sample images in [0, 1], [C, H, W] each: the four columns of the figure. */
 export interface Reconstructions {
@@ -31,6 +31,7 @@ export async function reconstruct(
   images: Float32Array,
   batch: number,
   seed: number,
+  session: SessionConfig = {},
 ): Promise<Reconstructions> {
   const c = manifest.config;
   const { side, numPatches, patchDim } = gridOf(c);
@@ -38,8 +39,9 @@ export async function reconstruct(
   const size = c.imageSize;
   const graph = buildReconstructionGraph(c, batch);
   const used = new Map(graph.params.map((q) => [q.name, params.get(q.name)!]));
-  const session = await ModelSession.create(
+  const run = await ModelSession.create(
     toModelProto(graph, { paramsAs: 'initializers', paramValues: used }),
+    session,
   );
   const masks = makeMaskBatch(new Rng(seed), {
     batch,
@@ -47,12 +49,12 @@ export async function reconstruct(
     numMasked: c.numMasked,
     kind: c.maskKind,
   });
-  const out = await session.run({
+  const out = await run.run({
     [CAE_INPUTS.images]: tensorData('float32', [batch, c.inChans, size, size], images),
     [CAE_INPUTS.visibleIndex]: tensorData('int64', [batch, masks.numVisible], masks.visibleIndex),
     [CAE_INPUTS.maskedIndex]: tensorData('int64', [batch, c.numMasked], masks.maskedIndex),
   });
-  await session.release();
+  await run.release();
   const maskedPred = out.masked_pred.data as Float32Array;
   const fullPred = out.full_pred.data as Float32Array;
   const { mean, std } = manifest.normalization;

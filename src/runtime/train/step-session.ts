@@ -5,7 +5,7 @@ import { DType, dtypeFromOnnxCode } from '../../graph-builder/core/dtype';
 import { fromOrt, toOrt } from '../tensor-convert';
 import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { NEXT } from '../../graph-builder/training/step-graphs';
-import { ModelSession, SessionConfig } from '../session';
+import { ModelSession, runsOnWebgpu, SessionConfig } from '../session';
 import { DeviceDownloader } from '../device-download';
 
 /**
@@ -36,9 +36,9 @@ export class StepSession {
   }
 
   /**
-   * deviceState (WebGPU EP): the `.next` outputs stay on the GPU ('gpu-buffer') and are fed back as
-   * they are, so parameters and optimizer state never cross to the host between steps; `snapshot()`
-   * downloads them for checkpoints.
+   * deviceState (default: on when the session runs on WebGPU): the `.next` outputs stay on the GPU
+   * ('gpu-buffer') and are fed back as they are, so parameters and optimizer state never cross to
+   * the host between steps; `snapshot()` downloads them for checkpoints.
    */
   static async create(
     model: string | onnx.ModelProto,
@@ -66,7 +66,7 @@ export class StepSession {
       const shape = (type?.shape?.dim ?? []).map((d) => Number(d.dimValue));
       state.set(name, tensorData(dtypeFromOnnxCode(type?.elemType ?? 1), shape));
     }
-    const deviceState = options.deviceState ?? false;
+    const deviceState = options.deviceState ?? runsOnWebgpu(config);
     const sessionConfig = deviceState
       ? { ...config, outputsOnDevice: stateNames.map((n) => `${n}${NEXT}`) }
       : config;

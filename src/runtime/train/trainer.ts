@@ -186,16 +186,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const initial = new Map<string, TensorData>([...s.params, ...s.optimizer]);
   const fused = run.accumulate <= 1;
   const stepSession = fused
-    ? await StepSession.create(path.join(buildDir, 'train_step.onnx'), initial, sessionConfig, {
-        // Parameters and AdamW state stay on the GPU between steps; checkpoints download them.
-        deviceState: ep.name === 'webgpu',
-      })
+    ? // On WebGPU, parameters and AdamW state stay on the GPU between steps; checkpoints download them.
+      await StepSession.create(path.join(buildDir, 'train_step.onnx'), initial, sessionConfig)
     : undefined;
   const gradSession = fused
     ? undefined
     : await ModelSession.create(path.join(buildDir, 'grad_step.onnx'), sessionConfig);
   const host: HostParam[] = fused ? [] : hostParams(manifest, initial);
-  const peak = await measurePeakMatmul(sessionConfig).catch(() => undefined);
+  // A software GPU runs the 1024^3 probe for half a minute; a smaller one measures it well enough.
+  const peak = await measurePeakMatmul(sessionConfig, ep.softwareDriver ? 256 : undefined).catch(
+    () => undefined,
+  );
   const flopsPerStep = manifest.graphs.train_step.matmulFlops * run.accumulate;
 
   const metrics = new MetricsLog(path.join(o.runDir, 'metrics.jsonl'), o.resume ? s.step : undefined);
