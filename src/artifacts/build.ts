@@ -7,7 +7,7 @@ import { matmulFlops } from '../graph-builder/analysis/flops';
 import { dtypeFromOnnxCode } from '../graph-builder/core/dtype';
 import type { Graph } from '../graph-builder/core/graph';
 import type { TensorData } from '../graph-builder/core/tensor-data';
-import { toModelProto } from '../graph-builder/onnx/to-model-proto';
+import { DEFAULT_OPSET, toModelProto, unsupportedOpset } from '../graph-builder/onnx/to-model-proto';
 import { adamw, AdamWConfig } from '../graph-builder/optim/adamw';
 import { buildEvalStep, buildGradStep, buildTrainStep } from '../graph-builder/training/step-graphs';
 import { encoderMetadata } from './encoder-metadata';
@@ -34,6 +34,8 @@ export interface BuildOptions {
   readonly optimizer: AdamWConfig & { readonly clipGradNorm?: number };
   readonly tokenizer?: TokenizerSpec;
   readonly normalization?: Manifest['normalization'];
+  /** ONNX opset of every graph (default 21; `cae-onnx build --ep` picks one per provider). */
+  readonly opset?: number;
   /** Replace an existing build in outDir. */
   readonly force?: boolean;
   readonly log?: (message: string) => void;
@@ -53,12 +55,15 @@ function writeGraph(
   dir: string,
   file: string,
   graph: Graph,
+  opset: number,
   params?: ReadonlyMap<string, TensorData>,
   metadata?: Record<string, string>,
 ): GraphSpec {
   const model = toModelProto(
     graph,
-    params ? { paramsAs: 'initializers', paramValues: params, metadata } : { paramsAs: 'inputs' },
+    params
+      ? { paramsAs: 'initializers', paramValues: params, metadata, opset }
+      : { paramsAs: 'inputs', opset },
   );
   writeModelFile(path.join(dir, file), model);
   return {
@@ -77,6 +82,9 @@ function writeGraph(
 export function buildArtifacts(o: BuildOptions): Manifest {
   const log = o.log ?? (() => undefined);
   const c = o.config;
+  const opset = o.opset ?? DEFAULT_OPSET;
+  const unsupported = unsupportedOpset(opset);
+  if (unsupported) throw new Error(unsupported);
   if (fs.existsSync(path.join(o.outDir, MANIFEST_FILE)) && !o.force) {
     throw new Error(`${o.outDir} already holds a build (pass --force to replace it)`);
   }
@@ -90,9 +98,9 @@ export function buildArtifacts(o: BuildOptions): Manifest {
   const optimizer = adamw(o.optimizer);
 
   log('tracing eval_step');
-  const evalStep = writeGraph(o.outDir, 'eval_step.onnx', buildEvalStep(model));
+  const evalStep = writeGraph(o.outDir, 'eval_step.onnx', buildEvalStep(model), opset);
   log('tracing grad_step (forward + backward)');
-  const gradStep = writeGraph(o.outDir, 'grad_step.onnx', buildGradStep(model));
+  const gradStep = writeGraph(o.outDir, 'grad_step.onnx', buildGradStep(model), opset);
   log('tracing train_step (forward + backward + AdamW)');
   const trainStep = writeGraph(
     o.outDir,
@@ -102,12 +110,13 @@ export function buildArtifacts(o: BuildOptions): Manifest {
       clipGradNorm: o.optimizer.clipGradNorm,
       lossScaling: o.config.precision === 'fp16',
     }),
+    opset,
   );
   log('writing encoder.onnx');
   const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));
   const normalization = o.normalization ?? (c.inChans === 3 ? IMAGENET : { mean: [0.5], std: [0.5] });
   const metadata = encoderMetadata({ normalization, config: c } as Manifest);
-  const encoder = writeGraph(o.outDir, 'encoder.onnx', buildEncoderGraph(c), encoderParams, metadata);
+  const encoder = writeGraph(o.outDir, 'encoder.onnx', buildEncoderGraph(c), opset, encoderParams, metadata);
   log(`writing ${PARAMS_FILE}`);
   writeSafetensors(path.join(o.outDir, PARAMS_FILE), referenceStateDict(c, params), {
     format: 'cae-onnx',
@@ -120,6 +129,7 @@ export function buildArtifacts(o: BuildOptions): Manifest {
     createdBy: 'cae-onnx 0.1.0',
     config: c,
     seed: o.seed,
+    opset,
     grid: { side, numPatches, numVisible, numMasked: c.numMasked },
     normalization,
     params: declared.map((p) => ({

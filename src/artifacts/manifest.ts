@@ -55,6 +55,8 @@ export interface Manifest {
   readonly createdBy: string;
   readonly config: CaeConfig;
   readonly seed: number;
+  /** ONNX opset of the graphs (absent in builds before it was recorded: 21). */
+  readonly opset?: number;
   readonly grid: {
     readonly side: number;
     readonly numPatches: number;

@@ -2,15 +2,12 @@ import { caeEncoder } from '../graph-builder/cae/encoder';
 import { buildEncoderGraph } from '../graph-builder/cae/model';
 import { Graph } from '../graph-builder/core/graph';
 import { tensorData, TensorData } from '../graph-builder/core/tensor-data';
-import { toModelProto } from '../graph-builder/onnx/to-model-proto';
+import { toModelProto, unsupportedOpset } from '../graph-builder/onnx/to-model-proto';
 import { encoderMetadata } from '../artifacts/encoder-metadata';
 import type { Manifest } from '../artifacts/manifest';
 import { writeModelFile } from '../artifacts/onnx-file';
 import { Rng } from '../random/rng';
 import { ModelSession, SessionConfig } from './session';
-
-/** Opsets whose op forms our graphs use (ReduceMean/Split with axes/split as inputs need 18). */
-export const EXPORT_OPSETS = [18, 19, 20, 21] as const;
 
 export interface ExportReport {
   readonly file: string;
@@ -33,11 +30,8 @@ export async function exportEncoder(
   /** Where the exported model is verified (default: CPU). */
   session: SessionConfig = {},
 ): Promise<ExportReport> {
-  if (!(EXPORT_OPSETS as readonly number[]).includes(opset)) {
-    throw new Error(
-      `--opset ${opset} is not supported: the encoder uses opset-18 op forms; choose ${EXPORT_OPSETS.join(', ')}`,
-    );
-  }
+  const unsupported = unsupportedOpset(opset);
+  if (unsupported) throw new Error(`--${unsupported}`);
   const c = manifest.config;
   const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));
   writeModelFile(

@@ -9,8 +9,16 @@ const run = promisify(execFile);
 
 /** Runs the CLI and returns its exit code and output. */
 export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWithEnv(process.env, ...args);
+}
+
+/** Runs the CLI in the given environment (e.g. one that points the Vulkan loader at a driver). */
+export async function cliWithEnv(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -3,7 +3,11 @@ import { Command } from 'commander';
 import { buildArtifacts } from '../../artifacts/build';
 import { copyTokenizer, inspectTokenizer } from '../../artifacts/tokenizer';
 import { CaeConfig, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
+import { SUPPORTED_OPSETS } from '../../graph-builder/onnx/to-model-proto';
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
+import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
+import type { EpName } from '../../runtime/execution-providers';
+import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
 import { UserError } from '../run-command';
 import { formatManifest } from './info';
@@ -39,6 +43,8 @@ interface BuildFlags {
   beta2: number;
   eps: number;
   clipGrad: number;
+  opset?: number;
+  ep: EpName;
   force?: boolean;
 }
 
@@ -115,7 +121,23 @@ export function registerBuild(program: Command): void {
     .option('--beta1 <b>', 'AdamW beta1', finiteNumber, ADAMW_DEFAULTS.beta1)
     .option('--beta2 <b>', 'AdamW beta2', finiteNumber, ADAMW_DEFAULTS.beta2)
     .option('--eps <eps>', 'AdamW eps', finiteNumber, ADAMW_DEFAULTS.eps)
-    .option('--clip-grad <norm>', 'global gradient-norm clipping (0: off)', finiteNumber, 3)
+    .option(
+      '--clip-grad <norm>',
+      'global gradient-norm clipping (0: off)',
+      finiteNumber,
+      DEFAULT_CLIP_GRAD_NORM,
+    )
+    .option(
+      '--ep <name>',
+      'execution provider the build is for: picks the default --opset (cpu, webgpu: 21; cuda, dml: 19)',
+      oneOf('cpu', 'cuda', 'dml', 'webgpu'),
+      'cpu',
+    )
+    .option(
+      `--opset <n>`,
+      `ONNX opset of the graphs (${SUPPORTED_OPSETS.join(', ')}; default: per --ep)`,
+      positiveInt,
+    )
     .option('--force', 'replace an existing build in --out')
     .action((flags: BuildFlags) => {
       let config: CaeConfig;
@@ -149,11 +171,13 @@ export function registerBuild(program: Command): void {
             clipGradNorm: flags.clipGrad > 0 ? flags.clipGrad : undefined,
           },
           tokenizer,
+          opset: flags.opset ?? DEFAULT_OPSET_FOR_EP[flags.ep],
           force: flags.force,
           log: (m) => process.stderr.write(`  ${m}\n`),
         });
       } catch (e) {
-        if (e instanceof Error && /already holds a build/.test(e.message)) throw new UserError(e.message);
+        if (e instanceof Error && /already holds a build|opset .* is not supported/.test(e.message))
+          throw new UserError(e.message);
         throw e;
       }
       if (flags.tokenizer) copyTokenizer(flags.tokenizer, flags.out);

@@ -5,6 +5,7 @@ import { buildArtifacts } from '../../artifacts/build';
 import { readManifest } from '../../artifacts/manifest';
 import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
+import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
 import type { LoaderOptions } from '../../runtime/data/loader';
 import {
   EpChoice,
@@ -13,6 +14,7 @@ import {
   ResolvedEp,
 } from '../../runtime/execution-providers';
 import { addEpOption, startEp } from '../execution-provider-option';
+import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints } from '../../runtime/train/checkpoint';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import { finiteNumber, nonNegativeInt, positiveInt } from '../options';
@@ -128,7 +130,8 @@ async function run(flags: TrainFlags): Promise<void> {
         outDir: buildDir,
         config,
         seed: flags.seed,
-        optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: 3 },
+        optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: DEFAULT_CLIP_GRAD_NORM },
+        opset: DEFAULT_OPSET_FOR_EP[ep.name],
         force: true,
       });
     } else if (!fs.existsSync(path.join(buildDir, 'manifest.json'))) {

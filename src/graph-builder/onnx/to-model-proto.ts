@@ -6,9 +6,19 @@ import type { Node } from '../core/node';
 import { formatShape, sameShape } from '../core/shape';
 import type { Tensor } from '../core/tensor';
 import type { TensorData } from '../core/tensor-data';
+import { GELU_OPSET, lowerGelu, scalarConstants } from './lower-for-opset';
 import { toTensorProto, toTypeProto } from './tensor-proto';
 
 export const DEFAULT_OPSET = 21;
+/** Opsets our graphs can be written at: ReduceMean/Split take axes/sizes as inputs from 18; Gelu is lowered below 20. */
+export const SUPPORTED_OPSETS = [18, 19, 20, 21] as const;
+
+/** Why an opset cannot be written, or undefined when it can. */
+export function unsupportedOpset(opset: number): string | undefined {
+  return (SUPPORTED_OPSETS as readonly number[]).includes(opset)
+    ? undefined
+    : `opset ${opset} is not supported: our graphs use opset-18 op forms; choose ${SUPPORTED_OPSETS.join(', ')}`;
+}
 export const IR_VERSION = 10;
 
 export interface SerializeOptions {
@@ -84,7 +94,10 @@ function nodeProto(node: Node): onnx.NodeProto {
 const valueInfo = (t: Tensor) =>
   onnx.ValueInfoProto.create({ name: t.name, type: toTypeProto(t.dtype, t.shape) });
 
-/** Serializes a traced graph into an ONNX ModelProto (IR 10, ai.onnx opset 21 by default). */
+/**
+ * Serializes a traced graph into an ONNX ModelProto (IR 10, ai.onnx opset 21 by default). Below
+ * opset 20, Gelu is written in its Erf form (lower-for-opset.ts).
+ */
 export function toModelProto(graph: Graph, options: SerializeOptions): onnx.ModelProto {
   const { nodes, tensors } = liveSet(graph);
   const initializer: onnx.TensorProto[] = [];
@@ -109,20 +122,30 @@ export function toModelProto(graph: Graph, options: SerializeOptions): onnx.Mode
   }
   const outputs = new Set(graph.outputs.map((o) => o.tensor));
   const intermediates = nodes.flatMap((n) => n.outputs).filter((t) => !outputs.has(t));
+  const opset = options.opset ?? DEFAULT_OPSET;
+  const lowered = scalarConstants();
+  const loweredInfo: onnx.ValueInfoProto[] = [];
+  const nodeProtos = nodes.flatMap((n) => {
+    if (n.spec.opType !== 'Gelu' || opset >= GELU_OPSET) return [nodeProto(n)];
+    const { nodes: erfForm, valueInfo } = lowerGelu(n, lowered.constant);
+    loweredInfo.push(...valueInfo);
+    return erfForm;
+  });
+  initializer.push(...lowered.initializers);
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'cae-onnx',
     producerVersion: '0.1.0',
     docString: options.docString,
     metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
-    opsetImport: [{ domain: '', version: options.opset ?? DEFAULT_OPSET }],
+    opsetImport: [{ domain: '', version: opset }],
     graph: {
       name: graph.name,
-      node: nodes.map(nodeProto),
+      node: nodeProtos,
       input: [...graph.inputs, ...paramInputs].map(valueInfo),
       output: graph.outputs.map((o) => valueInfo(o.tensor)),
       initializer,
-      valueInfo: intermediates.map(valueInfo),
+      valueInfo: [...intermediates.map(valueInfo), ...loweredInfo],
     },
   });
 }

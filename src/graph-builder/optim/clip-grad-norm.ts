@@ -11,6 +11,9 @@ export function clipGradNorm(grads: readonly Tensor[], maxNorm: number): { grads
   return { grads: grads.map((g) => op.mul(g, coef)), norm };
 }
 
+/** The recipe's gradient clipping (max norm 3), the default of `build --clip-grad` and of `train`'s own builds. */
+export const DEFAULT_CLIP_GRAD_NORM = 3;
+
 /** clip_grad_norm_'s factor for a total norm: min(1, maxNorm / (norm + 1e-6)). */
 export function clipCoefficient(norm: Tensor, maxNorm: number): Tensor {
   return op.min(op.div(maxNorm, op.add(norm, 1e-6)), 1);

@@ -12,14 +12,40 @@ export interface KernelTable {
   /** Which ONNX Runtime source file (repository path and commit) the table was read from. */
   readonly source: string;
   readonly kernels: Readonly<Record<string, readonly KernelRange[]>>;
+  /** Ops whose typed kernels are selected by another input than the first (CUDA: Where's T, Slice's Tind). */
+  readonly typedInput: Readonly<Record<string, number>>;
 }
 
 /** [since, end (inclusive; null: open), types (null: any)]. */
 export type KernelRange = readonly [number, number | null, readonly string[] | null];
 
+/** Checks a table's JSON (a data file in the repo, but still read as untrusted input). */
+export function parseKernelTable(json: unknown, what: string): KernelTable {
+  const fail = (why: string): never => {
+    throw new Error(`kernel table ${what}: ${why}`);
+  };
+  if (typeof json !== 'object' || json === null) return fail('not an object');
+  const { source, kernels, typedInput } = json as Record<string, unknown>;
+  if (typeof source !== 'string') fail('no source');
+  if (typeof kernels !== 'object' || kernels === null) return fail('no kernels');
+  const table: Record<string, KernelRange[]> = {};
+  for (const [op, ranges] of Object.entries(kernels)) {
+    if (!Array.isArray(ranges)) fail(`${op}: not a list`);
+    table[op] = (ranges as unknown[]).map((r) => {
+      const [since, end, types] = Array.isArray(r) ? r : [];
+      const typeList = types === null || (Array.isArray(types) && types.every((t) => typeof t === 'string'));
+      if (typeof since !== 'number' || !(end === null || typeof end === 'number') || !typeList)
+        fail(`${op}: bad range ${JSON.stringify(r)}`);
+      return [since as number, end as number | null, types as string[] | null] as const;
+    });
+  }
+  const typed = (typedInput ?? {}) as Record<string, number>;
+  return { source: source as string, kernels: table, typedInput: typed };
+}
+
 const TABLES: Record<'cuda' | 'dml', KernelTable> = {
-  cuda: cudaTable as KernelTable,
-  dml: dmlTable as KernelTable,
+  cuda: parseKernelTable(cudaTable, 'cuda.json'),
+  dml: parseKernelTable(dmlTable, 'dml.json'),
 };
 
 export const kernelTableFor = (ep: 'cuda' | 'dml'): KernelTable => TABLES[ep];
@@ -37,9 +63,6 @@ const CPP_TYPE: Record<number, string> = {
   11: 'double',
   16: 'BFloat16',
 };
-
-/** The input whose element type selects a typed kernel (the op's main type constraint). */
-const TYPED_INPUT: Record<string, number> = { Where: 1 };
 
 function elementTypes(model: onnx.IModelProto): Map<string, number> {
   const types = new Map<string, number>();
@@ -84,7 +107,7 @@ export function missingKernels(
   const out: { node: onnx.INodeProto; reason: string }[] = [];
   for (const node of model.graph?.node ?? []) {
     const op = node.opType ?? '';
-    const typed = node.input?.[TYPED_INPUT[op] ?? 0];
+    const typed = node.input?.[table.typedInput[op] ?? 0];
     const code = typed ? types.get(typed) : undefined;
     const reason = kernelGap(table, op, opset, code === undefined ? undefined : CPP_TYPE[code]);
     if (reason) out.push({ node, reason });
