@@ -85,9 +85,9 @@ describe('Gelu below opset 20', () => {
   });
 
   test('opset 20 and 21 keep the single Gelu op', () => {
-    for (const opset of [20, 21])
-      expect(toModelProto(build(), { paramsAs: 'inputs', opset }).graph!.node!.map((n) => n.opType)).toEqual([
-        'Gelu',
-      ]);
+    for (const opset of [20, 21]) {
+      const types = toModelProto(build(), { paramsAs: 'inputs', opset }).graph!.node!.map((n) => n.opType);
+      expect(types.filter((t) => t !== 'Identity')).toEqual(['Gelu']);
+    }
   });
 });
