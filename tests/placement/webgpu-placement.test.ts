@@ -61,7 +61,7 @@ describe('on the WebGPU provider (SwiftShader)', () => {
     expect(off.map((n) => n.opType)).toEqual(['Sum']);
     expect(off[0].site).toMatch(/webgpu-placement\.test\.ts/);
     expect(formatAudit(audit)).toMatch(
-      /compute nodes off the provider: 1\n  Sum x1 on CPUExecutionProvider: .*webgpu-placement\.test\.ts/,
+      /compute nodes off the provider: 1\n {2}Sum x1 on CPUExecutionProvider: .*webgpu-placement\.test\.ts/,
     );
   });
 

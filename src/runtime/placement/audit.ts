@@ -165,3 +165,19 @@ export async function auditModel(file: string, ep: EpName): Promise<PlacementAud
   if (problem) throw new ExecutionProviderError(problem);
   return auditWithOrt(file, ep);
 }
+
+/**
+ * For CUDA and DirectML (which cannot be audited live here): a warning when compute nodes of a graph
+ * have no kernel in the provider's table, so ORT would run them on the CPU with copies each way.
+ */
+export function kernelTableWarning(file: string, ep: EpName): string | undefined {
+  if (ep !== 'cuda' && ep !== 'dml') return undefined;
+  const audit = auditWithKernelTable(file, ep);
+  const off = computeOff(audit);
+  if (off.length === 0) return undefined;
+  const ops = [...new Set(off.map((n) => n.opType))].join(', ');
+  return (
+    `warning: ${off.length} compute nodes of ${file} (${ops}) have no ${ep} kernel in ONNX Runtime's registrations ` +
+    `(${off[0].reason}); they would run on the CPU. Rebuild with cae-onnx build --ep ${ep} (its default opset), or see cae-onnx info --ep ${ep}.`
+  );
+}

@@ -17,6 +17,7 @@ import {
   resolveExecutionProvider,
 } from '../execution-providers';
 import { measurePeakMatmul } from '../peak-flops';
+import { kernelTableWarning } from '../placement/audit';
 import { ModelSession, SessionConfig } from '../session';
 import { readCheckpoint, TrainState, writeCheckpoint } from './checkpoint';
 import { hostAdamWStep, HostParam } from './host-adamw';
@@ -152,6 +153,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (typeof o.ep === 'string') o.say(describeEp(ep));
   const f16 = c.precision === 'fp16' ? await float16Problem(ep.name) : undefined;
   if (f16) throw new ExecutionProviderError(f16);
+  const noKernels = kernelTableWarning(path.join(buildDir, 'train_step.onnx'), ep.name);
+  if (noKernels) o.say(noKernels);
   const sessionConfig: SessionConfig = {
     ...TRAIN_SESSION_DEFAULTS,
     threads: run.threads,
