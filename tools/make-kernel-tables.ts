@@ -70,7 +70,9 @@ const DML_FLAGS: Record<string, string[]> = {
   Ints32Bit: ['int32_t', 'uint32_t'],
   Ints64Bit: ['int64_t', 'uint64_t'],
   Ints8to32: ['int8_t', 'uint8_t', 'int16_t', 'uint16_t', 'int32_t', 'uint32_t'],
-  Int32to64: ['int32_t', 'int64_t'],
+  Ints32to64: ['int32_t', 'uint32_t', 'int64_t', 'uint64_t'],
+  UInt8to64: ['uint8_t', 'uint16_t', 'uint32_t', 'uint64_t'],
+  Float16to64: ['float', 'MLFloat16', 'double'],
   Ints8to64: ['int8_t', 'uint8_t', 'int16_t', 'uint16_t', 'int32_t', 'uint32_t', 'int64_t', 'uint64_t'],
   NumericDefault: ['float', 'MLFloat16', 'int8_t', 'uint8_t', 'int16_t', 'uint16_t', 'int32_t', 'uint32_t'],
   Scalars8to32: [
@@ -102,7 +104,7 @@ function dmlTypeLists(text: string): Map<string, string[] | null> {
 function dmlTable(text: string, source: string): KernelTable {
   const lists = dmlTypeLists(text);
   const rows = new Map<string, { since: number; types: string[] | null }[]>();
-  const row = /\{\s*REG_INFO(?:_VER|_ID|_COPY)?\(\s*(\d+)\s*,\s*(\w+)\s*,\s*\w+\s*,\s*(\w+)/g;
+  const row = /\{\s*REG_INFO(?:_VER|_ID|_COPY|_DYNAMIC_OUTPUTS)?\(\s*(\d+)\s*,\s*(\w+)\s*,\s*\w+\s*,\s*(\w+)/g;
   for (const m of uncommented(text).matchAll(row)) {
     const set = Number(m[1]);
     const op = m[2];
