@@ -104,7 +104,8 @@ function dmlTypeLists(text: string): Map<string, string[] | null> {
 function dmlTable(text: string, source: string): KernelTable {
   const lists = dmlTypeLists(text);
   const rows = new Map<string, { since: number; types: string[] | null }[]>();
-  const row = /\{\s*REG_INFO(?:_VER|_ID|_COPY|_DYNAMIC_OUTPUTS)?\(\s*(\d+)\s*,\s*(\w+)\s*,\s*\w+\s*,\s*(\w+)/g;
+  const row =
+    /\{\s*REG_INFO(?:_VER|_ID|_COPY|_DYNAMIC_OUTPUTS)?\(\s*(\d+)\s*,\s*(\w+)\s*,\s*\w+\s*,\s*(\w+)/g;
   for (const m of uncommented(text).matchAll(row)) {
     const set = Number(m[1]);
     const op = m[2];
