@@ -134,6 +134,20 @@ function startOf(o: TrainOptions): Start {
 }
 
 /**
+ * The run's execution provider, started and checked against the build: fp16 needs f16 shaders on
+ * WebGPU (refused otherwise); on CUDA/DirectML, compute nodes without kernels are warned about.
+ */
+async function providerForRun(o: TrainOptions, manifest: Manifest, trainStep: string): Promise<ResolvedEp> {
+  const ep = typeof o.ep === 'string' ? await resolveExecutionProvider(o.ep) : o.ep;
+  if (typeof o.ep === 'string') o.say(describeEp(ep));
+  const f16 = manifest.config.precision === 'fp16' ? await float16Problem(ep.name) : undefined;
+  if (f16) throw new ExecutionProviderError(f16);
+  const noKernels = kernelTableWarning(trainStep, ep.name);
+  if (noKernels) o.say(noKernels);
+  return ep;
+}
+
+/**
  * The training loop: data on worker threads, masks and drop path drawn per step from (seed, step),
  * the fused train_step (or grad_step + host AdamW when accumulating), a status line and metrics.jsonl,
  * atomic checkpoints every N steps, on SIGINT/SIGTERM and at the end, a loss curve PNG.
@@ -149,12 +163,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       'fp16 builds train with the fused train_step only (--accumulate 1): loss scaling lives in that graph',
     );
   }
-  const ep = typeof o.ep === 'string' ? await resolveExecutionProvider(o.ep) : o.ep;
-  if (typeof o.ep === 'string') o.say(describeEp(ep));
-  const f16 = c.precision === 'fp16' ? await float16Problem(ep.name) : undefined;
-  if (f16) throw new ExecutionProviderError(f16);
-  const noKernels = kernelTableWarning(path.join(buildDir, 'train_step.onnx'), ep.name);
-  if (noKernels) o.say(noKernels);
+  const ep = await providerForRun(o, manifest, path.join(buildDir, 'train_step.onnx'));
   const sessionConfig: SessionConfig = {
     ...TRAIN_SESSION_DEFAULTS,
     threads: run.threads,
