@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { listCheckpoints, readCheckpoint } from '../../src/runtime/train/checkpoint';
 import { readMetrics } from '../../src/runtime/train/metrics-log';
+import { readModelFile } from '../../src/artifacts/onnx-file';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cae-cli-'));
 const build = smallBuild();
@@ -53,6 +54,14 @@ test('SIGINT writes a checkpoint and exits 130; --resume finishes the run; expor
   const exported = await cli('export', '--checkpoint', dir, '--out', path.join(dir, 'encoder.onnx'));
   expect(exported.code).toBe(0);
   expect(exported.stdout).toMatch(/step 400.*tokens \[batch, 50, 32\]; matches the training encoder/);
+  // Below opset 20 the MLP's GELU is written in its Erf form and still matches the training graph.
+  const old = path.join(dir, 'encoder-18.onnx');
+  const at18 = await cli('export', '--checkpoint', dir, '--out', old, '--opset', '18');
+  expect(at18.code).toBe(0);
+  expect(at18.stdout).toMatch(/\(opset 18, step 400\).*matches the training encoder/);
+  const ops = readModelFile(old).graph!.node!.map((n) => n.opType);
+  expect(ops).toContain('Erf');
+  expect(ops).not.toContain('Gelu');
 }, 180_000);
 
 test('SIGKILL at random moments always leaves a loadable checkpoint', async () => {

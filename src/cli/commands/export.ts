@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { readCheckpoint } from '../../runtime/train/checkpoint';
 import { exportEncoder } from '../../runtime/export-encoder';
 import type { EpChoice } from '../../runtime/execution-providers';
+import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
 import { positiveInt } from '../options';
 import { UserError } from '../run-command';
@@ -15,9 +16,13 @@ export function registerExport(program: Command): void {
     )
     .requiredOption('--checkpoint <dir>', 'a checkpoint folder, or a run folder (its newest checkpoint)')
     .requiredOption('--out <file.onnx>', 'output model (weights over 1 GiB go to <file>.data)')
-    .option('--opset <n>', 'ONNX opset (18-21)', positiveInt, 21);
+    .option(
+      '--opset <n>',
+      'ONNX opset, 18-21 (default: the one --ep has kernels for; 21 for cpu)',
+      positiveInt,
+    );
   addEpOption(command).action(
-    async (flags: { checkpoint: string; out: string; opset: number; ep: EpChoice }) => {
+    async (flags: { checkpoint: string; out: string; opset?: number; ep: EpChoice }) => {
       let ckpt;
       try {
         ckpt = readCheckpoint(flags.checkpoint);
@@ -27,7 +32,8 @@ export function registerExport(program: Command): void {
       let report;
       try {
         const ep = await startEp(flags.ep, (s) => process.stderr.write(`${s}\n`));
-        report = await exportEncoder(ckpt.manifest, ckpt.params, flags.out, flags.opset, sessionFor(ep));
+        const opset = flags.opset ?? DEFAULT_OPSET_FOR_EP[ep.name];
+        report = await exportEncoder(ckpt.manifest, ckpt.params, flags.out, opset, sessionFor(ep));
       } catch (e) {
         throw new UserError((e as Error).message);
       }
