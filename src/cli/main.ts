@@ -6,6 +6,7 @@ import { registerProbe } from './commands/probe';
 import { registerReconstruct } from './commands/reconstruct';
 import { registerTrain } from './commands/train';
 import { registerInfo } from './commands/info';
+import { registerImport } from './commands/import';
 import { registerInspect } from './commands/inspect';
 import { runCommand } from './run-command';
 
@@ -22,6 +23,7 @@ registerReconstruct(program);
 registerProbe(program);
 registerInfo(program);
 registerInspect(program);
+registerImport(program);
 
 // Output piped into a reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

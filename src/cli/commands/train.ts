@@ -82,6 +82,14 @@ function parseScale(v: string | undefined, fallback: [number, number]): [number,
   return [parts[0], parts[1]];
 }
 
+/** The weight file a checkpoint was imported from (cae-onnx import), if it was. */
+function importedFrom(checkpoint: string): string | undefined {
+  const state = JSON.parse(fs.readFileSync(path.join(checkpoint, 'state.json'), 'utf8')) as {
+    options?: { importedFrom?: string };
+  };
+  return state.options?.importedFrom;
+}
+
 async function run(flags: TrainFlags): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const progress = progressLine();
@@ -95,6 +103,11 @@ async function run(flags: TrainFlags): Promise<void> {
     runDir = flags.resume;
     if (listCheckpoints(runDir).length === 0)
       throw new UserError(`--resume ${runDir}: no checkpoint there to resume from`);
+    if (importedFrom(listCheckpoints(runDir).at(-1)!)) {
+      throw new UserError(
+        `${runDir} holds imported weights, not a run: train from them with cae-onnx train --build ${path.join(runDir, 'build')} --data ...`,
+      );
+    }
     say(`resuming ${runDir} from ${path.basename(listCheckpoints(runDir).at(-1)!)}`);
   } else {
     const source = dataSource(flags);

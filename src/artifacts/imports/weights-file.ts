@@ -1,0 +1,28 @@
+import * as path from 'node:path';
+import type { TensorData } from '../../graph-builder/core/tensor-data';
+import type { PyValue } from '../pytorch/pickle';
+import { openTorchCheckpoint } from '../pytorch/torch-file';
+import { readSafetensors } from '../safetensors';
+
+/** Every tensor of a weight file by its dotted name, and (for PyTorch files) the pickled structure around them. */
+export interface WeightsFile {
+  readonly tensors: Map<string, TensorData>;
+  readonly structure?: PyValue;
+}
+
+/**
+ * Reads a `.safetensors` file, or a PyTorch checkpoint written by torch.save (`.pt`, `.pth`, `.bin`,
+ * or any other name: a file that is not safetensors is read as a torch zip). Floats come back as
+ * float32 (fp16/bf16 converted), integers as int64.
+ */
+export async function readWeightsFile(file: string): Promise<WeightsFile> {
+  if (path.extname(file) === '.safetensors') return { tensors: readSafetensors(file).tensors };
+  const ckpt = await openTorchCheckpoint(file);
+  try {
+    const tensors = new Map<string, TensorData>();
+    for (const [name, ref] of ckpt.tensors) tensors.set(name, await ckpt.read(ref));
+    return { tensors, structure: ckpt.root };
+  } finally {
+    ckpt.close();
+  }
+}

@@ -1,0 +1,78 @@
+import * as fs from 'node:fs';
+import { Command } from 'commander';
+import { ImportError } from '../../artifacts/imports/vit-layouts';
+import { PickleSecurityError } from '../../artifacts/pytorch/pickle';
+import { TorchFormatError } from '../../artifacts/pytorch/torch-file';
+import { importWeights, ImportReport } from '../../runtime/import-weights';
+import { listCheckpoints } from '../../runtime/train/checkpoint';
+import { positiveInt } from '../options';
+import { UserError } from '../run-command';
+
+const LAYOUTS: Record<ImportReport['layout'], string> = {
+  'cae-pretrain': 'official CAE pretraining checkpoint (encoder, regressor, decoder)',
+  'cae-encoder': 'CAE encoder only (regressor and decoder newly initialized)',
+  vit: 'plain ViT (timm / MAE / BEiT / CAE fine-tuned) as the CAE encoder',
+};
+
+function formatReport(r: ImportReport, file: string, out: string): string {
+  const c = r.manifest.config;
+  const groups = new Map<string, number>();
+  for (const i of r.ignored) groups.set(i.why, (groups.get(i.why) ?? 0) + 1);
+  return [
+    `${file}: ${LAYOUTS[r.layout]}`,
+    `sizes: ${c.imageSize}x${c.imageSize}x${c.inChans}, patch ${c.patchSize}, encoder ${c.embedDim}d x ${c.depth} blocks, ${c.numHeads} heads` +
+      ` (heads are not in the weights: --heads to change)`,
+    `used ${r.imported} tensors; ${r.fresh.length} parameters newly initialized${r.fresh.length ? ` (e.g. ${r.fresh[0]})` : ''}`,
+    ...[...groups].map(
+      ([why, n]) => `ignored ${n}: ${why} (e.g. ${r.ignored.find((i) => i.why === why)!.name})`,
+    ),
+    ...r.notes.map((n) => `note: ${n}`),
+    `wrote ${out}: build/ (train from these weights: cae-onnx train --build ${r.buildDir} --data ...) and ${r.checkpoint}`,
+    `export the encoder: cae-onnx export --checkpoint ${out} --out encoder.onnx`,
+  ].join('\n');
+}
+
+export function registerImport(program: Command): void {
+  program
+    .command('import')
+    .description('import PyTorch (.pt/.pth) or safetensors weights: official CAE checkpoints and ViTs')
+    .argument('<file>', 'weight file written by torch.save, or .safetensors')
+    .requiredOption('--out <dir>', 'run folder to write (build/ and a checkpoint)')
+    .option('--heads <n>', 'encoder attention heads (not stored in weights)', positiveInt)
+    .option('--decoder-heads <n>', 'regressor/decoder attention heads', positiveInt)
+    .option('--image-size <n>', 'input size when the file has no position table (default 224)', positiveInt)
+    .option('--batch <n>', 'images per training step of the build', positiveInt)
+    .option('--force', 'replace an existing run folder')
+    .action(
+      async (
+        file: string,
+        flags: {
+          out: string;
+          heads?: number;
+          decoderHeads?: number;
+          imageSize?: number;
+          batch?: number;
+          force?: boolean;
+        },
+      ) => {
+        if (!fs.existsSync(file)) throw new UserError(`no such file: ${file}`);
+        if (
+          fs.existsSync(flags.out) &&
+          (listCheckpoints(flags.out).length > 0 || fs.readdirSync(flags.out).length > 0)
+        ) {
+          if (!flags.force) throw new UserError(`${flags.out} is not empty: pass --force to replace it`);
+          fs.rmSync(flags.out, { recursive: true, force: true });
+        }
+        let report: ImportReport;
+        try {
+          report = await importWeights({ file, outDir: flags.out, ...flags });
+        } catch (e) {
+          fs.rmSync(flags.out, { recursive: true, force: true });
+          if (e instanceof ImportError || e instanceof TorchFormatError || e instanceof PickleSecurityError)
+            throw new UserError(`${file}: ${e.message.replace(`${file}: `, '')}`);
+          throw e;
+        }
+        process.stdout.write(`${formatReport(report, file, flags.out)}\n`);
+      },
+    );
+}

@@ -1,0 +1,117 @@
+/**
+ * `cae-onnx import` on files written by torch.save (tests/fixtures/pytorch/make_import_fixtures.py:
+ * one tiny CAE from bench/torch/cae_model.py saved in each layout). The exported encoder's tokens
+ * must equal the PyTorch encoder's on the same images.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { tensorData } from '../../src/graph-builder/core/tensor-data';
+import { ModelSession } from '../../src/runtime/session';
+import { readCheckpoint } from '../../src/runtime/train/checkpoint';
+import { cli } from '../helpers/cli';
+
+jest.setTimeout(120_000);
+
+const FIXTURES = path.join(__dirname, '../fixtures/pytorch');
+const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'import-expected.json'), 'utf8')) as {
+  images: number[];
+  tokens_shape: number[];
+  tokens: number[];
+};
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cae-import-'));
+
+async function exportedTokens(run: string): Promise<Float32Array> {
+  const encoder = path.join(run, 'encoder.onnx');
+  const exported = await cli('export', '--checkpoint', run, '--out', encoder);
+  expect(exported.code).toBe(0);
+  const session = await ModelSession.create(encoder);
+  const out = await session.run({
+    images: tensorData('float32', [2, 1, 28, 28], Float32Array.from(expected.images)),
+  });
+  await session.release();
+  expect(out.tokens.shape).toEqual(expected.tokens_shape);
+  return out.tokens.data as Float32Array;
+}
+
+/** Largest |ours - torch| relative to the largest |torch|. */
+function relativeError(ours: Float32Array): number {
+  const scale = expected.tokens.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return ours.reduce((m, v, i) => Math.max(m, Math.abs(v - expected.tokens[i])), 0) / scale;
+}
+
+test.each([
+  ['cae-official.pt', /official CAE pretraining checkpoint/, 0],
+  ['cae-encoder-only.pt', /CAE encoder only/, 83],
+  ['vit-timm.pt', /plain ViT/, 83],
+  ['vit-finetuned.pt', /plain ViT[\s\S]*fc_norm/, 83],
+])(
+  '%s imports, and its exported encoder equals the PyTorch encoder within 1e-4',
+  async (file, kind, fresh) => {
+    const run = path.join(root, file);
+    const r = await cli(
+      'import',
+      path.join(FIXTURES, file),
+      '--out',
+      run,
+      '--heads',
+      '2',
+      '--decoder-heads',
+      '2',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(kind);
+    expect(r.stdout).toMatch(new RegExp(`${fresh} parameters newly initialized`));
+    expect(relativeError(await exportedTokens(run))).toBeLessThan(1e-4);
+  },
+);
+
+test('the official checkpoint keeps every regressor and decoder weight', async () => {
+  const ckpt = readCheckpoint(path.join(root, 'cae-official.pt'));
+  const again = readCheckpoint(path.join(root, 'cae-encoder-only.pt'));
+  const differs = (name: string) =>
+    (ckpt.params.get(name)!.data as Float32Array).some(
+      (v, i) => v !== (again.params.get(name)!.data as Float32Array)[i],
+    );
+  expect(differs('decoder.head.weight')).toBe(true); // imported vs newly initialized
+  expect(differs('encoder.blocks.1.mlp.fc2.weight')).toBe(false); // the same encoder in both files
+});
+
+test('a ViT with a key bias is refused with the reason, and leaves nothing behind', async () => {
+  const run = path.join(root, 'k-bias');
+  const r = await cli('import', path.join(FIXTURES, 'vit-k-bias.pt'), '--out', run, '--heads', '2');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(
+    /^cae-onnx: .*vit-k-bias\.pt: blocks\.0\.attn\.qkv\.bias has a key bias .*query and value biases only/,
+  );
+  expect(fs.existsSync(run)).toBe(false);
+});
+
+test('a hostile pickle is refused by import, naming the global', async () => {
+  const r = await cli('import', path.join(FIXTURES, 'hostile.pt'), '--out', path.join(root, 'hostile'));
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/refused to load global posix\.system/);
+});
+
+test('imported weights train from their build; --resume on them says how instead', async () => {
+  const run = path.join(root, 'cae-official.pt');
+  const trained = path.join(root, 'trained');
+  const t = await cli(
+    'train',
+    '--build',
+    path.join(run, 'build'),
+    '--steps',
+    '2',
+    '--limit',
+    '64',
+    '--out',
+    trained,
+  );
+  expect(t.code).toBe(0);
+  expect(readCheckpoint(trained).state.step).toBe(2);
+  const resumed = await cli('train', '--resume', run);
+  expect(resumed.code).toBe(1);
+  expect(resumed.stderr).toMatch(
+    /holds imported weights, not a run: train from them with cae-onnx train --build/,
+  );
+});
