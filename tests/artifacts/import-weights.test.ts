@@ -18,6 +18,9 @@ const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'import-expected
   images: number[];
   tokens_shape: number[];
   tokens: number[];
+  masked_index: number[];
+  visible_index: number[];
+  losses: { loss: number; loss_rec: number; loss_align: number };
 };
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cae-import-'));
 
@@ -75,6 +78,26 @@ test('the official checkpoint keeps every regressor and decoder weight', async (
     );
   expect(differs('decoder.head.weight')).toBe(true); // imported vs newly initialized
   expect(differs('encoder.blocks.1.mlp.fc2.weight')).toBe(false); // the same encoder in both files
+});
+
+test("the imported official checkpoint's pretraining loss equals the PyTorch model's on the same batch and mask", async () => {
+  const run = path.join(root, 'official-batch-2');
+  const file = path.join(FIXTURES, 'cae-official.pt');
+  const r = await cli('import', file, '--out', run, '--heads', '2', '--decoder-heads', '2', '--batch', '2');
+  expect(r.code).toBe(0);
+  const ckpt = readCheckpoint(run);
+  const session = await ModelSession.create(path.join(run, 'build', 'eval_step.onnx'));
+  const out = await session.run({
+    images: tensorData('float32', [2, 1, 28, 28], Float32Array.from(expected.images)),
+    visible_index: tensorData('int64', [2, 25], BigInt64Array.from(expected.visible_index, BigInt)),
+    masked_index: tensorData('int64', [2, 24], BigInt64Array.from(expected.masked_index, BigInt)),
+    ...Object.fromEntries(ckpt.params),
+  });
+  await session.release();
+  for (const term of ['loss', 'loss_rec', 'loss_align'] as const) {
+    const ours = Number(out[term].data[0]);
+    expect(Math.abs(ours - expected.losses[term]) / expected.losses[term]).toBeLessThan(1e-5);
+  }
 });
 
 test('a ViT with a key bias is refused with the reason, and leaves nothing behind', async () => {
