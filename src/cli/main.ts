@@ -6,7 +6,7 @@ import { registerProbe } from './commands/probe';
 import { registerReconstruct } from './commands/reconstruct';
 import { registerTrain } from './commands/train';
 import { registerInfo } from './commands/info';
-import { registerImport } from './commands/import';
+import { registerImport, registerImportTokenizer } from './commands/import';
 import { registerInspect } from './commands/inspect';
 import { runCommand } from './run-command';
 
@@ -24,6 +24,7 @@ registerProbe(program);
 registerInfo(program);
 registerInspect(program);
 registerImport(program);
+registerImportTokenizer(program);
 
 // Output piped into a reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -13,6 +13,7 @@ import {
 } from '../../src/graph-builder/probes/attentive-probe';
 import { linearProbeGraph, linearProbeModel } from '../../src/graph-builder/probes/linear-probe';
 import { buildEvalStep, buildGradStep, buildTrainStep } from '../../src/graph-builder/training/step-graphs';
+import { dallEEncoderGraph } from '../../src/graph-builder/tokenizers/dall-e-encoder';
 import { smallCaeConfig } from './small-cae';
 
 export interface EmittedGraph {
@@ -38,8 +39,8 @@ function caeGraphs(label: string, c: CaeConfig): EmittedGraph[] {
 
 /**
  * One of every kind of graph cae-onnx writes, at test size: the CAE step graphs (pixel and token
- * targets, fp32 and fp16), the deployment encoder, the reconstruction graph, and the probes' train
- * steps and inference graphs.
+ * targets, fp32 and fp16), the deployment encoder, the reconstruction graph, the probes' train
+ * steps and inference graphs, and the imported DALL-E tokenizer.
  */
 export function emittedGraphs(): EmittedGraph[] {
   const c = smallCaeConfig({ batch: 2, dropPathRate: 0.1 });
@@ -63,6 +64,10 @@ export function emittedGraphs(): EmittedGraph[] {
     },
     { name: 'attentive pool', graph: attentivePoolGraph(17, 32, 2) },
     { name: 'attentive probe', graph: attentiveProbeGraph(17, 32, 2, 10) },
+    {
+      name: 'DALL-E tokenizer',
+      graph: dallEEncoderGraph({ nHid: 8, blocksPerGroup: 1, inChans: 1, vocabSize: 16, imageSize: 56 }),
+    },
   ];
 }
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
+import { importDallEEncoder } from '../../artifacts/imports/dall-e';
 import { ImportError } from '../../artifacts/imports/vit-layouts';
 import { PickleSecurityError } from '../../artifacts/pytorch/pickle';
 import { TorchFormatError } from '../../artifacts/pytorch/torch-file';
@@ -75,4 +76,34 @@ export function registerImport(program: Command): void {
         process.stdout.write(`${formatReport(report, file, flags.out)}\n`);
       },
     );
+}
+
+export function registerImportTokenizer(program: Command): void {
+  program
+    .command('import-tokenizer')
+    .description("OpenAI's DALL-E d-VAE encoder (encoder.pkl) as tokenizer.onnx for build --tokenizer")
+    .argument('<file>', 'encoder.pkl (a pickled dall_e Encoder; read without running it)')
+    .requiredOption('--out <tokenizer.onnx>', 'the tokenizer model to write')
+    .option(
+      '--image-size <n>',
+      'tokenizer input side: 8 x the CAE patch grid (112 for a 224 model)',
+      positiveInt,
+      112,
+    )
+    .action(async (file: string, flags: { out: string; imageSize: number }) => {
+      if (!fs.existsSync(file)) throw new UserError(`no such file: ${file}`);
+      try {
+        const { spec, tensors } = await importDallEEncoder(file, flags.out, flags.imageSize);
+        const grid = spec.imageSize / 8;
+        process.stdout.write(
+          `wrote ${flags.out}: DALL-E encoder (width ${spec.nHid}, ${spec.blocksPerGroup} blocks per group, ${tensors} tensors), ` +
+            `image [batch, ${spec.inChans}, ${spec.imageSize}, ${spec.imageSize}] -> logits [batch, ${spec.vocabSize}, ${grid}, ${grid}]\n` +
+            `use it with: cae-onnx build --tokenizer ${flags.out} (a ${grid}x${grid} patch grid)\n`,
+        );
+      } catch (e) {
+        if (e instanceof ImportError || e instanceof TorchFormatError || e instanceof PickleSecurityError)
+          throw new UserError(`${file}: ${e.message.replace(`${file}: `, '')}`);
+        throw e;
+      }
+    });
 }

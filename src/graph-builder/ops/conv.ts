@@ -47,3 +47,32 @@ export const Conv = defineOp<ConvAttrs>({
 /** Convolution. x: [B, C, H, W], w: [M, C/group, kH, kW], bias: [M] -> [B, M, H', W']. */
 export const conv = (x: Tensor, w: Tensor, bias?: Tensor, attrs: ConvAttrs = {}): Tensor =>
   apply1(Conv, [x, w, bias], { kernel_shape: w.shape.slice(2) as number[], ...attrs });
+
+export interface PoolAttrs {
+  readonly kernel_shape?: readonly number[];
+  readonly strides?: readonly number[];
+  readonly [k: string]: number | readonly number[] | undefined;
+}
+
+/** Max pooling without padding (NC[spatial]); inference graphs only (no gradient rule). */
+export const MaxPool = defineOp<PoolAttrs>({
+  opType: 'MaxPool',
+  attrKinds: { kernel_shape: 'ints', strides: 'ints' },
+  infer: ([x], { kernel_shape, strides }) => {
+    const spatial = x!.rank - 2;
+    if (!kernel_shape || kernel_shape.length !== spatial)
+      throw new ShapeError(`MaxPool needs a kernel_shape of ${spatial} dims`);
+    const out: Dim[] = [x!.shape[0], x!.shape[1]];
+    for (let i = 0; i < spatial; i++) {
+      const size = requireStaticDim(x!.shape[2 + i], 'MaxPool spatial dims');
+      const o = Math.floor((size - kernel_shape[i]) / (strides?.[i] ?? 1)) + 1;
+      if (o < 1) throw new ShapeError(`pool ${kernel_shape[i]} does not fit spatial size ${size}`);
+      out.push(o);
+    }
+    return [{ dtype: x!.dtype, shape: out }];
+  },
+});
+
+/** k x k max pooling with stride k (PyTorch's MaxPool2d(kernel_size=k)). x: [B, C, H, W] -> [B, C, H/k, W/k]. */
+export const maxPool = (x: Tensor, k: number): Tensor =>
+  apply1(MaxPool, [x], { kernel_shape: [k, k], strides: [k, k] });

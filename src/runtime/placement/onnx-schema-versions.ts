@@ -29,6 +29,7 @@ export const ONNX_SCHEMA_VERSIONS: Readonly<Record<string, readonly number[]>> =
   Log: [1, 6, 13],
   LogSoftmax: [1, 11, 13],
   MatMul: [1, 9, 13],
+  MaxPool: [1, 8, 10, 11, 12, 22],
   Max: [1, 6, 8, 12, 13],
   Min: [1, 6, 8, 12, 13],
   Mul: [1, 6, 7, 13, 14],
