@@ -38,7 +38,7 @@ export interface ImportReport {
 
 /** The spec's heads for CAE widths; timm's width/64 for plain ViTs. */
 function defaultHeads(dim: number, layout: Layout): number {
-  if (layout === 'vit' && dim % 64 === 0) return dim / 64;
+  if ((layout === 'vit' || layout === 'mmpretrain') && dim % 64 === 0) return dim / 64;
   return dim === 1024 ? 16 : 12;
 }
 

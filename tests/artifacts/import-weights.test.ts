@@ -48,6 +48,11 @@ test.each([
   ['cae-encoder-only.pt', /CAE encoder only/, 83],
   ['vit-timm.pt', /plain ViT/, 83],
   ['vit-finetuned.pt', /plain ViT[\s\S]*fc_norm/, 83],
+  [
+    'vit-mmpretrain.pt',
+    /mmpretrain[\s\S]*ignored 1: outside the model state dict \(e\.g\. state_dict\.head\.fc\.weight\)/,
+    83,
+  ],
 ])(
   '%s imports, and its exported encoder equals the PyTorch encoder within 1e-4',
   async (file, kind, fresh) => {

@@ -6,7 +6,7 @@ export class ImportError extends Error {
   override name = 'ImportError';
 }
 
-export type Layout = 'cae-pretrain' | 'cae-encoder' | 'vit';
+export type Layout = 'cae-pretrain' | 'cae-encoder' | 'vit' | 'mmpretrain';
 
 export interface MappedWeights {
   readonly layout: Layout;
@@ -18,6 +18,37 @@ export interface MappedWeights {
   readonly used: string[];
   readonly ignored: { name: string; why: string }[];
   readonly notes: string[];
+}
+
+/**
+ * mmpretrain's ViT names (`backbone.layers.N.ln1`, `ffn.layers.0.0`, `patch_embed.projection`, final
+ * `ln1`) as timm's, so that one ViT mapping serves both. Only names under `backbone.` are renamed.
+ */
+function fromMmpretrain(
+  all: ReadonlyMap<string, TensorData>,
+): { tensors: Map<string, TensorData>; outside: string[] } | undefined {
+  if (!all.has('backbone.cls_token') && !all.has('state_dict.backbone.cls_token')) return undefined;
+  const out = new Map<string, TensorData>();
+  const outside: string[] = [];
+  for (const [name, t] of all) {
+    const m = /^(?:state_dict\.)?backbone\.(.*)$/.exec(name);
+    if (!m) {
+      outside.push(name);
+      continue;
+    }
+    const renamed = m[1]
+      .replace(/^patch_embed\.projection\./, 'patch_embed.proj.')
+      .replace(/^ln1\./, 'norm.')
+      .replace(/^layers\.(\d+)\./, 'blocks.$1.')
+      .replace(/^(blocks\.\d+)\.ln1\./, '$1.norm1.')
+      .replace(/^(blocks\.\d+)\.ln2\./, '$1.norm2.')
+      .replace(/^(blocks\.\d+)\.ffn\.layers\.0\.0\./, '$1.mlp.fc1.')
+      .replace(/^(blocks\.\d+)\.ffn\.layers\.1\./, '$1.mlp.fc2.')
+      .replace(/^(blocks\.\d+)\.(?:ffn\.)?(?:ls1|gamma1)\.(?:weight|gamma)$/, '$1.gamma_1')
+      .replace(/^(blocks\.\d+)\.(?:ffn\.)?(?:ls2|gamma2)\.(?:weight|gamma)$/, '$1.gamma_2');
+    out.set(renamed, t);
+  }
+  return { tensors: out, outside };
 }
 
 /** Prefixes that wrap a state dict in training checkpoints (`{'model': state_dict}`, DDP's `module.`). */
@@ -189,7 +220,8 @@ function mapVit(
  * CAE file, or a plain ViT (timm / MAE / BEiT / CAE fine-tuned). Sizes come from the tensors.
  */
 export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights {
-  const { tensors: t, outside } = unwrap(all);
+  const mm = fromMmpretrain(all);
+  const { tensors: t, outside } = mm ?? unwrap(all);
   const used = new Set<string>();
   const params = new Map<string, TensorData>();
   const notes: string[] = [];
@@ -232,7 +264,7 @@ export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights 
       }
     }
   } else {
-    layout = 'vit';
+    layout = mm ? 'mmpretrain' : 'vit';
     config = encoderSizes(t, '');
     const pos = checkPositions(t.get('pos_embed'), 'pos_embed', config);
     if (pos) notes.push(pos);

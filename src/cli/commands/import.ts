@@ -13,6 +13,7 @@ const LAYOUTS: Record<ImportReport['layout'], string> = {
   'cae-pretrain': 'official CAE pretraining checkpoint (encoder, regressor, decoder)',
   'cae-encoder': 'CAE encoder only (regressor and decoder newly initialized)',
   vit: 'plain ViT (timm / MAE / BEiT / CAE fine-tuned) as the CAE encoder',
+  mmpretrain: 'mmpretrain / mmselfsup ViT backbone (backbone.layers.N) as the CAE encoder',
 };
 
 function formatReport(r: ImportReport, file: string, out: string): string {
