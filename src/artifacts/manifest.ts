@@ -1,3 +1,4 @@
+import { FileFormatError } from './file-format-error';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CaeConfig } from '../graph-builder/cae/config';
@@ -80,15 +81,18 @@ export function writeManifest(dir: string, manifest: Manifest): void {
 
 export function readManifest(dir: string): Manifest {
   const file = path.join(dir, MANIFEST_FILE);
-  if (!fs.existsSync(file)) throw new Error(`${dir} has no ${MANIFEST_FILE}: not a cae-onnx build folder`);
+  if (!fs.existsSync(file))
+    throw new FileFormatError(`${dir} has no ${MANIFEST_FILE}: not a cae-onnx build folder`);
   let manifest: Manifest;
   try {
     manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
   } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw new FileFormatError(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (manifest.format !== MANIFEST_FORMAT) {
-    throw new Error(`${file} has format ${manifest.format}; this cae-onnx reads format ${MANIFEST_FORMAT}`);
+    throw new FileFormatError(
+      `${file} has format ${manifest.format}; this cae-onnx reads format ${MANIFEST_FORMAT}`,
+    );
   }
   return manifest;
 }

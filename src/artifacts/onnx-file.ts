@@ -1,3 +1,4 @@
+import { FileFormatError } from './file-format-error';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -67,17 +68,29 @@ export function writeModelFile(file: string, model: onnx.ModelProto, options: Wr
 }
 
 export function readModelFile(file: string): onnx.ModelProto {
-  return onnx.ModelProto.decode(fs.readFileSync(file));
+  return decodeModel(fs.readFileSync(file), file);
+}
+
+/** Decodes ONNX model bytes; bytes that are not a model are a FileFormatError naming the file. */
+export function decodeModel(bytes: Uint8Array, file: string): onnx.ModelProto {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new FileFormatError(`${file} is not an ONNX model (${(e as Error).message})`);
+  }
+  if (!model.graph) throw new FileFormatError(`${file} is not an ONNX model (no graph)`);
+  return model;
 }
 
 /** Reads the bytes of an external-data tensor relative to the model's folder. */
 function readExternal(t: onnx.ITensorProto, modelDir: string): Uint8Array {
   const entry = (key: string) => t.externalData?.find((e) => e.key === key)?.value ?? undefined;
   const location = entry('location');
-  if (!location) throw new Error(`tensor '${t.name}' is external but names no location`);
+  if (!location) throw new FileFormatError(`tensor '${t.name}' is external but names no location`);
   const resolved = path.resolve(modelDir, location);
   if (path.relative(modelDir, resolved).startsWith('..')) {
-    throw new Error(`tensor '${t.name}' points outside the model folder: ${location}`);
+    throw new FileFormatError(`tensor '${t.name}' points outside the model folder: ${location}`);
   }
   const offset = Number(entry('offset') ?? 0);
   const length = Number(entry('length') ?? fs.statSync(resolved).size - offset);
@@ -88,7 +101,9 @@ function readExternal(t: onnx.ITensorProto, modelDir: string): Uint8Array {
     while (done < length) {
       const n = fs.readSync(fd, out, done, length - done, offset + done);
       if (n === 0)
-        throw new Error(`${location} ends before tensor '${t.name}' (offset ${offset}, length ${length})`);
+        throw new FileFormatError(
+          `${location} ends before tensor '${t.name}' (offset ${offset}, length ${length})`,
+        );
       done += n;
     }
   } finally {

@@ -1,3 +1,4 @@
+import { FileFormatError } from './file-format-error';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { allocate, BYTES_PER_ELEMENT, DType } from '../graph-builder/core/dtype';
@@ -88,32 +89,34 @@ export function writeSafetensors(
     const meta = metadata ?? {};
     if (Object.keys(meta).length > 0) {
       for (const [k, v] of Object.entries(meta)) {
-        if (typeof v !== 'string') throw new Error(`${file}: metadata value for "${k}" must be a string`);
+        if (typeof v !== 'string')
+          throw new FileFormatError(`${file}: metadata value for "${k}" must be a string`);
       }
       header[METADATA_KEY] = { ...meta };
     }
     const seen = new Set<string>();
     let offset = 0;
     for (const [name, t] of list) {
-      if (name === METADATA_KEY) throw new Error(`${file}: "${METADATA_KEY}" cannot be a tensor name`);
-      if (seen.has(name)) throw new Error(`${file}: duplicate tensor name "${name}"`);
+      if (name === METADATA_KEY)
+        throw new FileFormatError(`${file}: "${METADATA_KEY}" cannot be a tensor name`);
+      if (seen.has(name)) throw new FileFormatError(`${file}: duplicate tensor name "${name}"`);
       seen.add(name);
       const code = Object.prototype.hasOwnProperty.call(DTYPE_TO_SAFETENSORS, t.dtype)
         ? DTYPE_TO_SAFETENSORS[t.dtype]
         : undefined;
       if (code === undefined) {
-        throw new Error(
+        throw new FileFormatError(
           `${file}: tensor "${name}" has dtype "${String(t.dtype)}", which safetensors cannot hold`,
         );
       }
       const shape = [...t.shape];
       if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        throw new Error(`${file}: tensor "${name}" has invalid shape [${shape.join(', ')}]`);
+        throw new FileFormatError(`${file}: tensor "${name}" has invalid shape [${shape.join(', ')}]`);
       }
       const n = sizeOf(shape);
       const tag = Object.prototype.toString.call(t.data).slice(8, -1);
       if (tag !== ARRAY_TAG[t.dtype] || t.data.length !== n) {
-        throw new Error(
+        throw new FileFormatError(
           `${file}: tensor "${name}" (${t.dtype} [${shape.join(', ')}]) needs a ${ARRAY_TAG[t.dtype]} of ` +
             `${n} elements, got a ${tag} of ${t.data.length}`,
         );
@@ -143,7 +146,7 @@ function readExactly(file: string, fd: number, into: Uint8Array, position: numbe
   while (done < into.byteLength) {
     const len = Math.min(into.byteLength - done, IO_CHUNK_BYTES);
     const got = fs.readSync(fd, into, done, len, position + done);
-    if (got === 0) throw new Error(`${file}: unexpected end of file (truncated?)`);
+    if (got === 0) throw new FileFormatError(`${file}: unexpected end of file (truncated?)`);
     done += got;
   }
 }
@@ -155,30 +158,32 @@ interface ParsedHeader extends SafetensorsHeader {
 
 function readHeaderFd(file: string, fd: number): ParsedHeader {
   const fileSize = fs.fstatSync(fd).size;
-  if (fileSize < 8) throw new Error(`${file}: not a safetensors file (only ${fileSize} bytes)`);
+  if (fileSize < 8) throw new FileFormatError(`${file}: not a safetensors file (only ${fileSize} bytes)`);
   const prefix = Buffer.alloc(8);
   readExactly(file, fd, prefix, 0);
   const n = prefix.readBigUInt64LE(0);
   if (n < 2n || n > BigInt(MAX_HEADER_BYTES)) {
-    throw new Error(`${file}: not a safetensors file (implausible header length ${n})`);
+    throw new FileFormatError(`${file}: not a safetensors file (implausible header length ${n})`);
   }
   const headerLength = Number(n);
   if (8 + headerLength > fileSize) {
-    throw new Error(
+    throw new FileFormatError(
       `${file}: truncated safetensors file (header length ${headerLength} exceeds file size ${fileSize})`,
     );
   }
   const raw = Buffer.alloc(headerLength);
   readExactly(file, fd, raw, 8);
   if (raw[0] !== 0x7b /* '{' */)
-    throw new Error(`${file}: not a safetensors file (header is not a JSON object)`);
+    throw new FileFormatError(`${file}: not a safetensors file (header is not a JSON object)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
   } catch (e) {
-    throw new Error(`${file}: invalid safetensors header JSON: ${(e as Error).message}`, { cause: e });
+    throw new FileFormatError(`${file}: invalid safetensors header JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  if (!isRecord(parsed)) throw new Error(`${file}: safetensors header is not a JSON object`);
+  if (!isRecord(parsed)) throw new FileFormatError(`${file}: safetensors header is not a JSON object`);
 
   const dataStart = 8 + headerLength;
   const dataLength = fileSize - dataStart;
@@ -186,25 +191,28 @@ function readHeaderFd(file: string, fd: number): ParsedHeader {
   const entries: [string, SafetensorsEntry][] = [];
   for (const [name, value] of Object.entries(parsed)) {
     if (name === METADATA_KEY) {
-      if (!isRecord(value)) throw new Error(`${file}: "${METADATA_KEY}" must be an object of strings`);
+      if (!isRecord(value))
+        throw new FileFormatError(`${file}: "${METADATA_KEY}" must be an object of strings`);
       for (const [k, v] of Object.entries(value)) {
-        if (typeof v !== 'string') throw new Error(`${file}: metadata value for "${k}" is not a string`);
+        if (typeof v !== 'string')
+          throw new FileFormatError(`${file}: metadata value for "${k}" is not a string`);
         metadata.push([k, v]);
       }
       continue;
     }
-    if (!isRecord(value)) throw new Error(`${file}: header entry for tensor "${name}" is not an object`);
+    if (!isRecord(value))
+      throw new FileFormatError(`${file}: header entry for tensor "${name}" is not an object`);
     const { dtype: code, shape, data_offsets: offsets } = value;
-    if (typeof code !== 'string') throw new Error(`${file}: tensor "${name}" has no dtype`);
+    if (typeof code !== 'string') throw new FileFormatError(`${file}: tensor "${name}" has no dtype`);
     const dtype = SAFETENSORS_TO_DTYPE.get(code);
     if (dtype === undefined) {
-      throw new Error(
+      throw new FileFormatError(
         `${file}: tensor "${name}" has unsupported dtype "${code}" ` +
           `(supported: ${[...SAFETENSORS_TO_DTYPE.keys()].join(', ')})`,
       );
     }
     if (!Array.isArray(shape) || !shape.every(isIndex)) {
-      throw new Error(`${file}: tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+      throw new FileFormatError(`${file}: tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
     }
     if (
       !Array.isArray(offsets) ||
@@ -212,18 +220,20 @@ function readHeaderFd(file: string, fd: number): ParsedHeader {
       !offsets.every(isIndex) ||
       offsets[0] > offsets[1]
     ) {
-      throw new Error(`${file}: tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`);
+      throw new FileFormatError(
+        `${file}: tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     const expected = sizeOf(shape) * BYTES_PER_ELEMENT[dtype];
     if (end - begin !== expected) {
-      throw new Error(
+      throw new FileFormatError(
         `${file}: tensor "${name}" of dtype ${code} and shape [${shape.join(', ')}] needs ${expected} bytes, ` +
           `but its data_offsets [${begin}, ${end}] span ${end - begin}`,
       );
     }
     if (end > dataLength) {
-      throw new Error(
+      throw new FileFormatError(
         `${file}: tensor "${name}" data_offsets [${begin}, ${end}] go past the end of the data ` +
           `(${dataLength} bytes; file truncated?)`,
       );
@@ -236,7 +246,7 @@ function readHeaderFd(file: string, fd: number): ParsedHeader {
   for (const e of entries) {
     if (e[1].begin === e[1].end) continue;
     if (prev && e[1].begin < prev[1].end) {
-      throw new Error(
+      throw new FileFormatError(
         `${file}: data of tensors "${prev[0]}" [${prev[1].begin}, ${prev[1].end}] and ` +
           `"${e[0]}" [${e[1].begin}, ${e[1].end}] overlap`,
       );

@@ -26,3 +26,22 @@ export function oneOf<T extends string>(...allowed: T[]): (value: string) => T {
     return value as T;
   };
 }
+
+/** A finite number within [min, max] (either bound open with `open`), e.g. rates, betas, weights. */
+export function numberIn(
+  min: number,
+  max = Infinity,
+  { openMin = false, openMax = false } = {},
+): (value: string) => number {
+  const range = `${openMin ? '(' : '['}${min}, ${max === Infinity ? 'inf)' : `${max}${openMax ? ')' : ']'}`}`;
+  return (value: string) => {
+    const n = finiteNumber(value);
+    const low = openMin ? n > min : n >= min;
+    const high = openMax ? n < max : n <= max;
+    if (!low || !high) throw new InvalidArgumentError(`must be in ${range}`);
+    return n;
+  };
+}
+
+export const positiveNumber = numberIn(0, Infinity, { openMin: true });
+export const nonNegativeNumber = numberIn(0);

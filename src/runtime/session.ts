@@ -1,3 +1,4 @@
+import { readModelFile } from '../artifacts/onnx-file';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -44,7 +45,7 @@ export class ModelSession {
 
   /** From a model file (external data resolved next to it) or an in-memory ModelProto. */
   static async create(model: string | onnx.ModelProto, config: SessionConfig = {}): Promise<ModelSession> {
-    const proto = typeof model === 'string' ? onnx.ModelProto.decode(fs.readFileSync(model)) : model;
+    const proto = typeof model === 'string' ? readModelFile(model) : model;
     const callSites = new Map<string, string>();
     for (const n of proto.graph?.node ?? []) if (n.name && n.docString) callSites.set(n.name, n.docString);
     const options: ort.InferenceSession.SessionOptions = {

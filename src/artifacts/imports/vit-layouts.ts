@@ -1,8 +1,9 @@
+import { FileFormatError } from '../file-format-error';
 import type { CaeConfig } from '../../graph-builder/cae/config';
 import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 
 /** A weight file whose layout or values cannot become a CAE (the reason is the user's to act on). */
-export class ImportError extends Error {
+export class ImportError extends FileFormatError {
   override name = 'ImportError';
 }
 

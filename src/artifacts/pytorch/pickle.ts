@@ -1,3 +1,4 @@
+import { FileFormatError } from '../file-format-error';
 /**
  * A pickle reader that executes nothing. Python's unpickler calls whatever global a file names;
  * this one rebuilds only an allowlist (containers, the few builtins that make plain values, and what
@@ -47,12 +48,12 @@ export class PyGlobal {
 }
 
 /** The file is not a pickle this reader understands (truncated, unknown opcode, bad structure). */
-export class PickleFormatError extends Error {
+export class PickleFormatError extends FileFormatError {
   override name = 'PickleFormatError';
 }
 
 /** The file names a global that could run code when unpickled; it is refused, nothing is run. */
-export class PickleSecurityError extends Error {
+export class PickleSecurityError extends FileFormatError {
   override name = 'PickleSecurityError';
 }
 

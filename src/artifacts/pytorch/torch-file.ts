@@ -1,3 +1,4 @@
+import { FileFormatError } from '../file-format-error';
 import * as fs from 'node:fs';
 import * as yauzl from 'yauzl';
 import { DType } from '../../graph-builder/core/dtype';
@@ -14,7 +15,7 @@ import {
 } from './pickle';
 
 /** A file that is not a readable PyTorch checkpoint (truncated, not a zip, a bad pickle, a missing storage). */
-export class TorchFormatError extends Error {
+export class TorchFormatError extends FileFormatError {
   override name = 'TorchFormatError';
 }
 

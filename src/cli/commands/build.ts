@@ -8,7 +8,7 @@ import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
 import type { EpName } from '../../runtime/execution-providers';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
-import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
+import { nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../options';
 import { UserError } from '../run-command';
 import { formatManifest } from './info';
 
@@ -107,24 +107,24 @@ export function registerBuild(program: Command): void {
     .option('--decoder-depth <n>', 'decoder blocks', positiveInt)
     .option('--mask-count <n>', 'patches masked per image', positiveInt)
     .option('--mask-kind <kind>', 'block or random masking', oneOf('block', 'random'))
-    .option('--drop-path <rate>', 'maximum drop-path rate (0 disables)', finiteNumber)
+    .option('--drop-path <rate>', 'maximum drop-path rate (0 disables)', numberIn(0, 1, { openMax: true }))
     .option(
       '--precision <p>',
       'training precision: fp32, or fp16 (float16 matmuls, float32 master weights, dynamic loss scaling)',
     )
-    .option('--align-weight <lambda>', 'weight of the alignment loss', finiteNumber)
+    .option('--align-weight <lambda>', 'weight of the alignment loss', nonNegativeNumber)
     .option('--no-norm-pix', 'do not normalize pixel targets per patch')
     .option('--vocab-size <n>', 'token vocabulary (token targets without --tokenizer)', positiveInt)
-    .option('--layer-scale <init>', 'encoder layer-scale init', finiteNumber)
+    .option('--layer-scale <init>', 'encoder layer-scale init', positiveNumber)
     .option('--seed <n>', 'initialization seed', nonNegativeInt, 0)
-    .option('--weight-decay <wd>', 'AdamW weight decay', finiteNumber, ADAMW_DEFAULTS.weightDecay)
-    .option('--beta1 <b>', 'AdamW beta1', finiteNumber, ADAMW_DEFAULTS.beta1)
-    .option('--beta2 <b>', 'AdamW beta2', finiteNumber, ADAMW_DEFAULTS.beta2)
-    .option('--eps <eps>', 'AdamW eps', finiteNumber, ADAMW_DEFAULTS.eps)
+    .option('--weight-decay <wd>', 'AdamW weight decay', nonNegativeNumber, ADAMW_DEFAULTS.weightDecay)
+    .option('--beta1 <b>', 'AdamW beta1', numberIn(0, 1, { openMax: true }), ADAMW_DEFAULTS.beta1)
+    .option('--beta2 <b>', 'AdamW beta2', numberIn(0, 1, { openMax: true }), ADAMW_DEFAULTS.beta2)
+    .option('--eps <eps>', 'AdamW eps', positiveNumber, ADAMW_DEFAULTS.eps)
     .option(
       '--clip-grad <norm>',
       'global gradient-norm clipping (0: off)',
-      finiteNumber,
+      nonNegativeNumber,
       DEFAULT_CLIP_GRAD_NORM,
     )
     .option(

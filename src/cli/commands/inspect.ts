@@ -23,7 +23,7 @@ export async function inspectModel(file: string): Promise<string> {
   try {
     model = readModelFile(file);
   } catch (e) {
-    throw new UserError(`${file} is not an ONNX model: ${(e as Error).message}`);
+    throw new UserError((e as Error).message);
   }
   try {
     await (await ModelSession.create(file)).release();

@@ -10,7 +10,7 @@ import { attentiveProbe, linearProbe } from '../../runtime/eval/probes';
 import type { Samples } from '../../runtime/eval/probe-fit';
 import type { EpChoice } from '../../runtime/execution-providers';
 import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
-import { finiteNumber, nonNegativeInt, oneOf, positiveInt } from '../options';
+import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../options';
 import { progressLine } from '../progress-line';
 import { UserError } from '../run-command';
 
@@ -81,10 +81,10 @@ export function registerProbe(program: Command): void {
     .option(
       '--lr <lr>',
       'peak lr (default: linear 0.1 x batch/256, attentive 0.4 x batch/8192)',
-      finiteNumber,
+      positiveNumber,
     )
     .option('--k <n>', 'k-NN neighbours', positiveInt, 20)
-    .option('--temperature <t>', 'k-NN vote temperature', finiteNumber, 0.07)
+    .option('--temperature <t>', 'k-NN vote temperature', positiveNumber, 0.07)
     .option(
       '--heads <n>',
       'attentive probe heads (default: the largest of 12, 8, 6, 4, 2, 1 dividing the width)',

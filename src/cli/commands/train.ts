@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { buildArtifacts } from '../../artifacts/build';
 import { readManifest } from '../../artifacts/manifest';
+import { readModelFile } from '../../artifacts/onnx-file';
 import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
@@ -17,7 +18,7 @@ import { addEpOption, startEp } from '../execution-provider-option';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints } from '../../runtime/train/checkpoint';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
-import { finiteNumber, nonNegativeInt, positiveInt } from '../options';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
 import { progressLine } from '../progress-line';
 import { UserError } from '../run-command';
 
@@ -90,7 +91,24 @@ function importedFrom(checkpoint: string): string | undefined {
   return state.options?.importedFrom;
 }
 
+/**
+ * A new run that fails before its first checkpoint (a damaged build, an unusable dataset) leaves no
+ * half-made run folder behind; a folder that held anything before is left alone.
+ */
 async function run(flags: TrainFlags): Promise<void> {
+  const created: { dir?: string } = {};
+  try {
+    await runTraining(flags, created);
+  } catch (e) {
+    if (created.dir && listCheckpoints(created.dir).length === 0)
+      fs.rmSync(created.dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+const isEmptyOrMissing = (dir: string) => !fs.existsSync(dir) || fs.readdirSync(dir).length === 0;
+
+async function runTraining(flags: TrainFlags, created: { dir?: string }): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const progress = progressLine();
   const ep: ResolvedEp = await startEp(flags.ep, say);
@@ -125,6 +143,7 @@ async function run(flags: TrainFlags): Promise<void> {
       );
     }
     if (flags.force) fs.rmSync(runDir, { recursive: true, force: true });
+    if (isEmptyOrMissing(runDir)) created.dir = runDir;
     if (!buildDir) {
       if (!PRESETS[flags.preset])
         throw new UserError(`unknown preset '${flags.preset}' (known: ${Object.keys(PRESETS).join(', ')})`);
@@ -153,6 +172,8 @@ async function run(flags: TrainFlags): Promise<void> {
       );
     }
     const manifest = readManifest(buildDir);
+    // A damaged graph is reported by its own path, before anything is copied into the run.
+    for (const graph of ['train_step.onnx', 'grad_step.onnx']) readModelFile(path.join(buildDir, graph));
     if (manifest.config.precision === 'fp16' && flags.accumulate > 1)
       throw new UserError('fp16 builds train with the fused train_step only: drop --accumulate');
     const small = manifest.config.preset.startsWith('cae-tiny');
@@ -232,9 +253,9 @@ export function registerTrain(program: Command): void {
     .option(
       '--lr <lr>',
       'peak learning rate (default: 1.5e-3 x batch/2048; 1e-3 for cae-tiny-*)',
-      finiteNumber,
+      positiveNumber,
     )
-    .option('--min-lr <lr>', 'final learning rate of the cosine schedule', finiteNumber, 1e-5)
+    .option('--min-lr <lr>', 'final learning rate of the cosine schedule', nonNegativeNumber, 1e-5)
     .option('--warmup-steps <n>', 'linear warmup steps (default 5% of --steps)', nonNegativeInt)
     .option('--seed <n>', 'seed for data order, augmentation, masks, drop path', nonNegativeInt, 0)
     .option('--accumulate <n>', 'micro-batches per update (uses grad_step + host AdamW)', positiveInt, 1)

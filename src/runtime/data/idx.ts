@@ -1,3 +1,4 @@
+import { FileFormatError } from '../../artifacts/file-format-error';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -21,7 +22,7 @@ export interface IdxDataset {
 }
 
 /** Thrown for files that are not valid IDX files of the expected kind. */
-export class IdxFormatError extends Error {
+export class IdxFormatError extends FileFormatError {
   override name = 'IdxFormatError';
 }
 

@@ -1,3 +1,4 @@
+import { FileFormatError } from '../../artifacts/file-format-error';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,8 +102,9 @@ class WorkerExecutor implements Executor {
           ex.worker.unref(); // idle workers do not keep the process alive
           resolve(ex);
         } else if (msg.type === 'failed') {
-          ex.fail(new Error(msg.message));
-          reject(new Error(msg.message));
+          // The worker could not open the dataset: a file or folder the user gave.
+          ex.fail(new FileFormatError(msg.message));
+          reject(new FileFormatError(msg.message));
           void ex.worker.terminate();
         } else {
           const p = ex.pending.get(msg.id);
@@ -209,7 +211,7 @@ function resolveSpec(o: LoaderOptions): BuildSpec {
     case 'folder': {
       const folder = listImageFolder(src.dir);
       if (folder.files.length === 0)
-        throw new Error(`no images (.jpg, .jpeg, .png, .webp) under ${folder.root}`);
+        throw new FileFormatError(`no images (.jpg, .jpeg, .png, .webp) under ${folder.root}`);
       const n = Math.min(folder.files.length, o.limit ?? Infinity);
       return {
         ...common,
@@ -280,7 +282,9 @@ export class BatchLoader {
     const size = executors[0].size;
     if (size < options.batchSize) {
       await Promise.all(executors.map((ex) => ex.close()));
-      throw new Error(`the dataset has ${size} samples, fewer than one batch of ${options.batchSize}`);
+      throw new FileFormatError(
+        `the dataset has ${size} samples, fewer than one batch of ${options.batchSize}`,
+      );
     }
     const start = options.start ?? { epoch: 0, position: 0 };
     if (start.position > size) {

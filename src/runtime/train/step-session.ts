@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { readModelFile } from '../../artifacts/onnx-file';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { DType, dtypeFromOnnxCode } from '../../graph-builder/core/dtype';
@@ -46,7 +46,7 @@ export class StepSession {
     config: SessionConfig = {},
     options: { deviceState?: boolean; location?: 'gpu-buffer' | 'cpu' } = {},
   ): Promise<StepSession> {
-    const proto = typeof model === 'string' ? onnx.ModelProto.decode(fs.readFileSync(model)) : model;
+    const proto = typeof model === 'string' ? readModelFile(model) : model;
     const outputs = new Set((proto.graph?.output ?? []).map((o) => o.name ?? ''));
     const state = new Map<string, TensorData>();
     const stateNames: string[] = [];
