@@ -435,6 +435,13 @@ const cases: OpCase[] = [
     tol: { rtol: 1e-5, atol: 1e-5 },
   },
   {
+    ops: ['MaxPool'],
+    name: 'max pool 2x2 (odd size: the last row and column are dropped)',
+    inputs: { x: f32(r([2, 3, 7, 6])) },
+    build: (t) => op.maxPool(t.x, 2),
+    reference: (a) => ref.maxPool2d(a.x, 2),
+  },
+  {
     ops: ['Conv'],
     name: 'conv patchify (stride = kernel)',
     inputs: { x: f32(r([1, 2, 8, 8])), w: f32(r([5, 2, 4, 4])) },

@@ -1,7 +1,8 @@
-/** Neural-network ONNX operators: Softmax, LogSoftmax, LayerNormalization, Conv (2-D). */
+/** Neural-network ONNX operators: Softmax, LogSoftmax, LayerNormalization, Conv and MaxPool (2-D). */
 import {
   NDArray,
   broadcastGet,
+  fromFunction,
   get,
   indexToOffset,
   normalizeAxis,
@@ -151,4 +152,17 @@ export function conv(x: NDArray, w: NDArray, b?: NDArray, opts: ConvOptions = {}
     }
   }
   return out;
+}
+
+/** ONNX MaxPool, 2-D, no padding: max over each k x k window at stride s. x: [N, C, H, W]. */
+export function maxPool2d(x: NDArray, k: number, s = k): NDArray {
+  const [N, C, H, W] = x.shape;
+  const oH = Math.floor((H - k) / s) + 1;
+  const oW = Math.floor((W - k) / s) + 1;
+  return fromFunction([N, C, oH, oW], ([n, c, oy, ox]) => {
+    let best = -Infinity;
+    for (let ky = 0; ky < k; ky++)
+      for (let kx = 0; kx < k; kx++) best = Math.max(best, get(x, [n, c, oy * s + ky, ox * s + kx]));
+    return best;
+  });
 }
