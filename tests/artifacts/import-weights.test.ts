@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { tensorData } from '../../src/graph-builder/core/tensor-data';
 import { ModelSession } from '../../src/runtime/session';
 import { readCheckpoint } from '../../src/runtime/train/checkpoint';
+import { readWeightsFile } from '../../src/artifacts/imports/weights-file';
+import { writeSafetensors } from '../../src/artifacts/safetensors';
 import { cli } from '../helpers/cli';
 
 jest.setTimeout(120_000);
@@ -113,6 +115,21 @@ test('a ViT with a key bias is refused with the reason, and leaves nothing behin
     /^cae-onnx: .*vit-k-bias\.pt: blocks\.0\.attn\.qkv\.bias has a key bias .*query and value biases only/,
   );
   expect(fs.existsSync(run)).toBe(false);
+});
+
+test('a ViT with relative position biases (BEiT) is refused: they are not part of the CAE encoder', async () => {
+  const { tensors } = await readWeightsFile(path.join(FIXTURES, 'vit-timm.pt'));
+  tensors.set(
+    'blocks.0.attn.relative_position_bias_table',
+    tensorData('float32', [3, 2], new Float32Array(6)),
+  );
+  const file = path.join(root, 'beit.safetensors');
+  writeSafetensors(file, tensors);
+  const r = await cli('import', file, '--out', path.join(root, 'beit'), '--heads', '2');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(
+    /relative_position_bias_table: relative position biases \(BEiT-style\) are not part of the CAE encoder/,
+  );
 });
 
 test('a hostile pickle is refused by import, naming the global', async () => {

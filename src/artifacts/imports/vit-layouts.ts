@@ -265,6 +265,12 @@ export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights 
       }
     }
   } else {
+    const relative = [...t.keys()].find((n) => /relative_position_bias_table|rel_pos_bias/.test(n));
+    if (relative) {
+      throw new ImportError(
+        `${relative}: relative position biases (BEiT-style) are not part of the CAE encoder, and ignoring them would change the model`,
+      );
+    }
     layout = mm ? 'mmpretrain' : 'vit';
     config = encoderSizes(t, '');
     const pos = checkPositions(t.get('pos_embed'), 'pos_embed', config);
