@@ -8,6 +8,32 @@ import * as path from 'node:path';
 import { toNumbers } from '../../src/graph-builder/core/tensor-data';
 import { PickleSecurityError, PyObject, PyDict, unpickle } from '../../src/artifacts/pytorch/pickle';
 import { openTorchCheckpoint, TorchFormatError } from '../../src/artifacts/pytorch/torch-file';
+import * as yauzl from 'yauzl';
+import { writeZip64 } from '../helpers/zip64';
+
+/** The entries of a zip, names and bytes, in order. */
+async function zipEntries(file: string): Promise<{ name: string; data: Uint8Array }[]> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.open(file, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z!))),
+  );
+  const out: { name: string; data: Uint8Array }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) =>
+      zip.openReadStream(entry, (e, stream) => {
+        if (e) return reject(e);
+        const chunks: Buffer[] = [];
+        stream!.on('data', (c: Buffer) => chunks.push(c));
+        stream!.on('end', () => {
+          out.push({ name: entry.fileName, data: Buffer.concat(chunks) });
+          zip.readEntry();
+        });
+      }),
+    );
+    zip.on('end', () => resolve());
+    zip.readEntry();
+  });
+  return out;
+}
 
 const FIXTURES = path.join(__dirname, '../fixtures/pytorch');
 const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<
@@ -37,6 +63,27 @@ describe('a torch.save checkpoint', () => {
       }
     },
   );
+
+  test('a ZIP64 checkpoint over 4 GiB: entries past the 4 GiB mark are found and read', async () => {
+    // checkpoint.pt's entries behind a 4.5 GiB sparse entry, with ZIP64 records throughout.
+    const entries = await zipEntries(path.join(FIXTURES, 'checkpoint.pt'));
+    const big = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cae-zip64-')), 'big.pt');
+    writeZip64(big, [{ name: 'checkpoint/data/huge', sparse: 4.5 * 2 ** 30 }, ...entries]);
+    try {
+      expect(fs.statSync(big).size).toBeGreaterThan(2 ** 32);
+      const ckpt = await openTorchCheckpoint(big);
+      try {
+        const t = await ckpt.read(ckpt.tensors.get('model.encoder.weight')!);
+        const want = expected['model.encoder.weight'];
+        expect(t.shape).toEqual(want.shape);
+        expect(Array.from(t.data as Float32Array)).toEqual(want.values.map(Math.fround));
+      } finally {
+        ckpt.close();
+      }
+    } finally {
+      fs.rmSync(big, { force: true });
+    }
+  });
 
   test('objects it does not know stay inert records with their data', async () => {
     const ckpt = await openTorchCheckpoint(path.join(FIXTURES, 'checkpoint.pt'));
