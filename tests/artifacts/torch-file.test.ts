@@ -42,7 +42,7 @@ const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json')
 >;
 
 describe('a torch.save checkpoint', () => {
-  test.each(['checkpoint.pt', 'checkpoint-zip64.pt'])(
+  test.each(['checkpoint.pt', 'checkpoint-zip64.pt', 'checkpoint-legacy.pt'])(
     'every tensor of %s: float32, fp16, bf16, int64, bool, strided and offset views, parameters, nested lists',
     async (file) => {
       const ckpt = await openTorchCheckpoint(path.join(FIXTURES, file));
@@ -117,6 +117,12 @@ describe('a torch.save checkpoint', () => {
     fs.writeFileSync(garbage, 'not a zip at all');
     await expect(openTorchCheckpoint(garbage)).rejects.toThrow(/garbage\.pt is not a PyTorch zip checkpoint/);
     await expect(openTorchCheckpoint('/nonexistent.pt')).rejects.toThrow(/no such file/);
+    const legacy = fs.readFileSync(path.join(FIXTURES, 'checkpoint-legacy.pt'));
+    const cut = path.join(path.dirname(garbage), 'cut-legacy.pt');
+    fs.writeFileSync(cut, legacy.subarray(0, legacy.length - 40));
+    await expect(openTorchCheckpoint(cut)).rejects.toThrow(
+      /cut-legacy\.pt: storage \d+ is shorter than the tensors that use it/,
+    );
   });
 });
 

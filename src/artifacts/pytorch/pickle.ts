@@ -133,11 +133,20 @@ type StackItem = PyValue | typeof MARK;
 
 /** Reads a pickle (protocols 0-5, the opcodes torch.save and plain containers use). */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): PyValue {
+  return unpickleAt(bytes, 0, options).value;
+}
+
+/** Reads one pickle starting at byte `start`; `end` is the byte after its STOP (pickles can follow each other). */
+export function unpickleAt(
+  bytes: Uint8Array,
+  start: number,
+  options: UnpickleOptions = {},
+): { value: PyValue; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const decoder = new TextDecoder('utf-8');
   const stack: StackItem[] = [];
   const memo = new Map<number, PyValue>();
-  let pos = 0;
+  let pos = start;
 
   const need = (n: number) => {
     if (pos + n > bytes.length)
@@ -224,7 +233,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): PyVa
         u64();
         break;
       case 0x2e: // STOP
-        return pop();
+        return { value: pop(), end: pos };
       case 0x28: // MARK
         stack.push(MARK);
         break;

@@ -12,6 +12,7 @@ import {
   PyTuple,
   PyValue,
   unpickle,
+  unpickleAt,
 } from './pickle';
 
 /** A file that is not a readable PyTorch checkpoint (truncated, not a zip, a bad pickle, a missing storage). */
@@ -151,6 +152,89 @@ const REBUILDERS = new Map<string, (args: PyValue[]) => PyValue>([
   ['torch._utils._rebuild_parameter_with_state', (args) => args[0]],
 ]);
 
+/** persistent_load for torch storages: ('storage', torch.FloatStorage, key, location, numel[, view]). */
+function storageLoader(storages: Map<string, StorageRef>): (pid: PyValue) => PyValue {
+  return (pid) => {
+    const [tag, type, key, , numel] = pid instanceof PyTuple ? pid.items : [];
+    const typeName = type instanceof PyGlobal ? type.name : '';
+    const storageType = STORAGE_TYPES[typeName.replace(/^torch\./, '')];
+    if (tag !== 'storage' || typeof key !== 'string' || typeof numel !== 'number' || !storageType)
+      throw new PickleFormatError(`unsupported storage ${typeName || JSON.stringify(tag)}`);
+    const ref = storages.get(key) ?? { key, type: storageType, numel };
+    storages.set(key, ref);
+    return new TorchStorage(ref);
+  };
+}
+
+/** The legacy format (torch.save before 1.6) starts with a pickled magic number, not a zip header. */
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+
+function looksLegacy(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    fs.readSync(fd, head, 0, 2, 0);
+    return head[0] === 0x80 && head[1] <= 5; // a pickle PROTO opcode
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The legacy format: five pickles in a row (magic number, protocol version, system info, the object,
+ * the list of storage keys), then each storage as an int64 element count and its bytes. The file is
+ * read whole (the format has no index), and tensors are views of it.
+ */
+function openLegacyCheckpoint(file: string): TorchCheckpoint {
+  const bytes = fs.readFileSync(file);
+  const storages = new Map<string, StorageRef>();
+  const where = new Map<string, { at: number; length: number }>();
+  let structure: PyValue;
+  try {
+    let at = 0;
+    const next = (options = {}) => {
+      const r = unpickleAt(bytes, at, options);
+      at = r.end;
+      return r.value;
+    };
+    const magic = next();
+    if (BigInt(typeof magic === 'number' || typeof magic === 'bigint' ? magic : -1) !== LEGACY_MAGIC)
+      throw new PickleFormatError('not a PyTorch checkpoint (no zip directory and no legacy magic number)');
+    next(); // protocol version
+    next(); // system info
+    structure = next({ rebuilders: REBUILDERS, persistentLoad: storageLoader(storages) });
+    const keys = next();
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
+      throw new PickleFormatError('the storage key list is not a list of names');
+    for (const key of keys as string[]) {
+      const ref = storages.get(key);
+      if (!ref || at + 8 > bytes.length) throw new PickleFormatError(`storage ${key} is missing`);
+      const numel = Number(bytes.readBigInt64LE(at));
+      const length = numel * ref.type.bytes;
+      if (numel < ref.numel || at + 8 + length > bytes.length)
+        throw new PickleFormatError(`storage ${key} is shorter than the tensors that use it (truncated?)`);
+      where.set(key, { at: at + 8, length });
+      at += 8 + length;
+    }
+  } catch (e) {
+    if (e instanceof PickleSecurityError) throw new PickleSecurityError(`${file}: ${e.message}`);
+    throw new TorchFormatError(`${file}: ${(e as Error).message}`);
+  }
+  const tensors = new Map<string, TorchTensorRef>();
+  collectTensors(structure, '', tensors);
+  return {
+    file,
+    root: structure,
+    tensors,
+    read: async (ref) => {
+      const w = where.get(ref.storage.key);
+      if (!w) throw new TorchFormatError(`${file}: storage ${ref.storage.key} is missing`);
+      return materialize(ref, bytes.subarray(w.at, w.at + w.length));
+    },
+    close: () => undefined,
+  };
+}
+
 /** Walks dicts, lists and tuples; inert objects are searched too (their args and state), under their keys. */
 function collectTensors(value: PyValue, prefix: string, out: Map<string, TorchTensorRef>): void {
   const at = (key: string) => (prefix ? `${prefix}.${key}` : key);
@@ -237,9 +321,9 @@ function materialize(ref: TorchTensorRef, bytes: Buffer): TensorData {
 }
 
 /**
- * Opens a checkpoint written by `torch.save` (the zip format of PyTorch 1.6 and later, ZIP64
- * included): reads `<root>/data.pkl` with the safe unpickler and keeps the zip open so that each
- * tensor's storage `<root>/data/<key>` is read only when asked for.
+ * Opens a checkpoint written by `torch.save`: the zip format of PyTorch 1.6 and later (ZIP64
+ * included), whose `<root>/data.pkl` is read with the safe unpickler while the zip stays open so that
+ * each tensor's storage `<root>/data/<key>` is read only when asked for; or the legacy format.
  */
 export async function openTorchCheckpoint(file: string): Promise<TorchCheckpoint> {
   if (!fs.existsSync(file)) throw new TorchFormatError(`${file}: no such file`);
@@ -249,6 +333,7 @@ export async function openTorchCheckpoint(file: string): Promise<TorchCheckpoint
     zip = await openZip(file);
     entries = await listEntries(zip);
   } catch (e) {
+    if (looksLegacy(file)) return openLegacyCheckpoint(file);
     throw new TorchFormatError(
       `${file} is not a PyTorch zip checkpoint (torch.save since 1.6): ${(e as Error).message}`,
     );
@@ -263,19 +348,7 @@ export async function openTorchCheckpoint(file: string): Promise<TorchCheckpoint
   let structure: PyValue;
   try {
     const pickled = await readEntry(zip, entries.get(pkl)!);
-    structure = unpickle(pickled, {
-      rebuilders: REBUILDERS,
-      persistentLoad: (pid) => {
-        const [tag, type, key, , numel] = pid instanceof PyTuple ? pid.items : [];
-        const typeName = type instanceof PyGlobal ? type.name : '';
-        const storageType = STORAGE_TYPES[typeName.replace(/^torch\./, '')];
-        if (tag !== 'storage' || typeof key !== 'string' || typeof numel !== 'number' || !storageType)
-          throw new PickleFormatError(`unsupported storage ${typeName || JSON.stringify(tag)}`);
-        const ref = storages.get(key) ?? { key, type: storageType, numel };
-        storages.set(key, ref);
-        return new TorchStorage(ref);
-      },
-    });
+    structure = unpickle(pickled, { rebuilders: REBUILDERS, persistentLoad: storageLoader(storages) });
   } catch (e) {
     zip.close();
     if (e instanceof PickleSecurityError) throw new PickleSecurityError(`${file}: ${e.message}`);
