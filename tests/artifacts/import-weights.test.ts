@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { tensorData } from '../../src/graph-builder/core/tensor-data';
 import { ModelSession } from '../../src/runtime/session';
 import { readCheckpoint } from '../../src/runtime/train/checkpoint';
+import { readMetrics } from '../../src/runtime/train/metrics-log';
 import { readWeightsFile } from '../../src/artifacts/imports/weights-file';
 import { writeSafetensors } from '../../src/artifacts/safetensors';
 import { cli } from '../helpers/cli';
@@ -138,7 +139,7 @@ test('a hostile pickle is refused by import, naming the global', async () => {
   expect(r.stderr).toMatch(/refused to load global posix\.system/);
 });
 
-test('imported weights train from their build; --resume on them says how instead', async () => {
+test('imported weights train from their build, and --resume on the import folder starts pretraining there', async () => {
   const run = path.join(root, 'cae-official.pt');
   const trained = path.join(root, 'trained');
   const t = await cli(
@@ -154,9 +155,14 @@ test('imported weights train from their build; --resume on them says how instead
   );
   expect(t.code).toBe(0);
   expect(readCheckpoint(trained).state.step).toBe(2);
-  const resumed = await cli('train', '--resume', run);
-  expect(resumed.code).toBe(1);
-  expect(resumed.stderr).toMatch(
-    /holds imported weights, not a run: train from them with cae-onnx train --build/,
-  );
+  const resumed = await cli('train', '--resume', run, '--steps', '2', '--limit', '64');
+  expect(resumed.code).toBe(0);
+  expect(resumed.stderr).toMatch(/pretraining from the weights imported from .*cae-official\.pt/);
+  expect(readCheckpoint(run).state.step).toBe(2);
+  // Both start from the imported weights with the same seed and data: the same first loss.
+  const first = (dir: string) => readMetrics(path.join(dir, 'metrics.jsonl'))[0].loss;
+  expect(first(run)).toBe(first(trained));
+  // From here on it is an ordinary run: its checkpoints record the data, not the import.
+  expect(readCheckpoint(run).state.options).toMatchObject({ steps: 2, data: { kind: 'mnist' } });
+  expect(readCheckpoint(run).state.options).not.toHaveProperty('importedFrom');
 });

@@ -117,17 +117,17 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
   if (f16) throw new UserError(f16);
   let runDir: string;
   let runOptions: RunOptions | undefined;
-  if (flags.resume) {
+  if (flags.resume && listCheckpoints(flags.resume).length === 0)
+    throw new UserError(`--resume ${flags.resume}: no checkpoint there to resume from`);
+  // A folder made by `cae-onnx import` holds weights, not a run: pretraining starts from them there,
+  // on the data the flags name, with fresh AdamW state.
+  const imported = flags.resume ? importedFrom(listCheckpoints(flags.resume).at(-1)!) : undefined;
+  if (imported) say(`pretraining from the weights imported from ${imported}`);
+  if (flags.resume && !imported) {
     runDir = flags.resume;
-    if (listCheckpoints(runDir).length === 0)
-      throw new UserError(`--resume ${runDir}: no checkpoint there to resume from`);
-    if (importedFrom(listCheckpoints(runDir).at(-1)!)) {
-      throw new UserError(
-        `${runDir} holds imported weights, not a run: train from them with cae-onnx train --build ${path.join(runDir, 'build')} --data ...`,
-      );
-    }
     say(`resuming ${runDir} from ${path.basename(listCheckpoints(runDir).at(-1)!)}`);
   } else {
+    if (imported) flags = { ...flags, build: path.join(flags.resume!, 'build'), out: flags.resume };
     const source = dataSource(flags);
     let buildDir = flags.build;
     if (buildDir && !fs.existsSync(path.join(buildDir, 'manifest.json'))) {
@@ -137,12 +137,12 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
     }
     const preset = buildDir ? readManifest(buildDir).config.preset : flags.preset;
     runDir = flags.out ?? path.join('runs', preset);
-    if (listCheckpoints(runDir).length > 0 && !flags.force) {
+    if (listCheckpoints(runDir).length > 0 && !flags.force && !imported) {
       throw new UserError(
         `${runDir} already holds a run: continue it with --resume ${runDir}, or pass --force to start over`,
       );
     }
-    if (flags.force) fs.rmSync(runDir, { recursive: true, force: true });
+    if (flags.force && !imported) fs.rmSync(runDir, { recursive: true, force: true });
     if (isEmptyOrMissing(runDir)) created.dir = runDir;
     if (!buildDir) {
       if (!PRESETS[flags.preset])
@@ -209,7 +209,7 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
     result = await train({
       runDir,
       run: runOptions,
-      resume: !!flags.resume,
+      resume: !!flags.resume && !imported,
       ep,
       workers: flags.workers,
       logEvery: flags.logEvery,
