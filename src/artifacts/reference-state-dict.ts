@@ -23,7 +23,8 @@ export function referenceStateDict(
 ): Map<string, TensorData> {
   const { side } = gridOf(c);
   const out = new Map(params);
-  const encoderPos = positionParameter(side, c.embedDim);
+  // A learned table is a parameter already; CAE's fixed one is written for the reference.
+  const encoderPos = params.get('encoder.pos_embed') ?? positionParameter(side, c.embedDim);
   out.set('encoder.pos_embed', encoderPos);
   out.set('rd_pos_embed', positionParameter(side, c.decoderEmbedDim));
   for (const [name, value] of params) {

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { buildArtifacts, PARAMS_FILE } from '../artifacts/build';
 import { ImportError, Layout, mapWeights } from '../artifacts/imports/vit-layouts';
+import { resizePositionTable } from '../artifacts/imports/position-table';
 import { readWeightsFile } from '../artifacts/imports/weights-file';
 import type { Manifest } from '../artifacts/manifest';
 import { referenceStateDict } from '../artifacts/reference-state-dict';
@@ -50,7 +51,7 @@ function basePreset(c: Partial<CaeConfig>): string {
 }
 
 function configFor(mapped: ReturnType<typeof mapWeights>, o: ImportOptions): CaeConfig {
-  const c = { imageSize: o.imageSize ?? 224, ...mapped.config };
+  const c = { ...mapped.config, imageSize: o.imageSize ?? mapped.config.imageSize ?? 224 };
   const preset = basePreset(c);
   const decoderEmbedDim = c.decoderEmbedDim ?? PRESETS[preset].decoderEmbedDim;
   const numPatches = (c.imageSize / c.patchSize!) ** 2;
@@ -78,6 +79,16 @@ function configFor(mapped: ReturnType<typeof mapWeights>, o: ImportOptions): Cae
 export async function importWeights(o: ImportOptions): Promise<ImportReport> {
   const mapped = mapWeights((await readWeightsFile(o.file)).tensors);
   const config = configFor(mapped, o);
+  const table = mapped.params.get('encoder.pos_embed');
+  const fileSize = mapped.config.imageSize;
+  if (table && fileSize && fileSize !== config.imageSize) {
+    const side = config.imageSize / config.patchSize;
+    mapped.params.set('encoder.pos_embed', resizePositionTable(table, side));
+    mapped.notes.push(
+      `the learned position table was resized bicubically from ${fileSize / config.patchSize}x${fileSize / config.patchSize} ` +
+        `to ${side}x${side} patches for ${config.imageSize}px images, as timm resamples a table for a new resolution`,
+    );
+  }
   const buildDir = path.join(o.outDir, 'build');
   const manifest = buildArtifacts({
     outDir: buildDir,

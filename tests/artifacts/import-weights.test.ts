@@ -77,6 +77,73 @@ test.each([
   },
 );
 
+describe('a ViT with a learned position table', () => {
+  const learned = JSON.parse(
+    fs.readFileSync(path.join(FIXTURES, 'import-learned-expected.json'), 'utf8'),
+  ) as {
+    images: number[];
+    tokens: number[];
+    images32: number[];
+    tokens32: number[];
+  };
+
+  async function tokensOf(run: string, images: number[], size: number): Promise<Float32Array> {
+    const encoder = path.join(run, 'encoder.onnx');
+    expect((await cli('export', '--checkpoint', run, '--out', encoder)).code).toBe(0);
+    const session = await ModelSession.create(encoder);
+    const out = await session.run({
+      images: tensorData('float32', [2, 1, size, size], Float32Array.from(images)),
+    });
+    await session.release();
+    return out.tokens.data as Float32Array;
+  }
+
+  const relative = (ours: Float32Array, want: number[]) =>
+    ours.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0) /
+    want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+  test('is carried: the exported encoder equals the PyTorch ViT with that table (1e-4)', async () => {
+    const run = path.join(root, 'learned');
+    const r = await cli(
+      'import',
+      path.join(FIXTURES, 'vit-learned-pos.pt'),
+      '--out',
+      run,
+      '--heads',
+      '2',
+      '--decoder-heads',
+      '2',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/pos_embed: a learned position table \(carried as encoder\.pos_embed\)/);
+    expect(relative(await tokensOf(run, learned.images, 28), learned.tokens)).toBeLessThan(1e-4);
+    // It trains like any parameter (no weight decay, as timm).
+    const param = readCheckpoint(run).manifest.params.find((p) => p.name === 'encoder.pos_embed');
+    expect(param).toMatchObject({ trainable: true, weightDecay: false, shape: [1, 50, 32] });
+  });
+
+  test("is resized bicubically for another image size, as PyTorch's interpolate (1e-4)", async () => {
+    const run = path.join(root, 'learned-32');
+    const r = await cli(
+      'import',
+      path.join(FIXTURES, 'vit-learned-pos.pt'),
+      '--out',
+      run,
+      '--heads',
+      '2',
+      '--decoder-heads',
+      '2',
+      '--image-size',
+      '32',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /note: the learned position table was resized bicubically from 7x7 to 8x8 patches for 32px images/,
+    );
+    expect(relative(await tokensOf(run, learned.images32, 32), learned.tokens32)).toBeLessThan(1e-4);
+  });
+});
+
 test('the official checkpoint keeps every regressor and decoder weight', async () => {
   const ckpt = readCheckpoint(path.join(root, 'cae-official.pt'));
   const again = readCheckpoint(path.join(root, 'cae-encoder-only.pt'));

@@ -29,6 +29,11 @@ test.each([
   ],
   ['token targets', { target: 'tokens' as const, vocabSize: 10 }, FEEDS_TARGET],
   [
+    'a learned position table (imported ViTs), all parameters',
+    { learnedPositions: true, alignWeight: 0 },
+    undefined,
+  ],
+  [
     'tokens without the alignment loss, all parameters',
     { target: 'tokens' as const, vocabSize: 10, alignWeight: 0 },
     undefined,

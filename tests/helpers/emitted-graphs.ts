@@ -39,7 +39,7 @@ function caeGraphs(label: string, c: CaeConfig): EmittedGraph[] {
 
 /**
  * One of every kind of graph cae-onnx writes, at test size: the CAE step graphs (pixel and token
- * targets, fp32 and fp16), the deployment encoder, the reconstruction graph, the probes' train
+ * targets, fp32 and fp16, learned positions), the deployment encoder, the reconstruction graph, the probes' train
  * steps and inference graphs, and the imported DALL-E tokenizer.
  */
 export function emittedGraphs(): EmittedGraph[] {
@@ -49,6 +49,7 @@ export function emittedGraphs(): EmittedGraph[] {
     ...caeGraphs('pixels', c),
     ...caeGraphs('tokens', smallCaeConfig({ batch: 2, target: 'tokens', vocabSize: 16 })),
     ...caeGraphs('fp16', smallCaeConfig({ batch: 2, precision: 'fp16' })),
+    ...caeGraphs('learned positions', smallCaeConfig({ batch: 2, learnedPositions: true })),
     { name: 'encoder', graph: buildEncoderGraph(c) },
     { name: 'reconstruction', graph: buildReconstructionGraph(c, 2) },
     {

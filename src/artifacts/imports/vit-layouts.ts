@@ -125,26 +125,28 @@ export function sincosRows(side: number, dim: number): Float32Array {
   return out;
 }
 
-/** A position table must be the fixed sin-cos one (CAE's); a learned one cannot be carried yet. */
-function checkPositions(
+/**
+ * What a position table is: CAE's fixed 2-D sin-cos one (rebuilt, not imported) or a learned one
+ * (timm's supervised ViTs), which is carried as the parameter `encoder.pos_embed`.
+ */
+function positionKind(
   pos: TensorData | undefined,
   name: string,
   sizes: Partial<CaeConfig>,
-): string | undefined {
-  if (!pos) return undefined;
+): { learned: boolean; note?: string } {
+  if (!pos) return { learned: false };
   const dim = sizes.embedDim!;
   const side = (sizes.imageSize ?? 0) / sizes.patchSize!;
   const want = sincosRows(side, dim);
   const got = pos.data as Float32Array;
   let worst = 0;
   for (let i = 0; i < want.length && i < got.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
-  if (got.length !== want.length || worst > 1e-3) {
-    throw new ImportError(
-      `${name} is a learned position table (it differs from the fixed 2-D sin-cos table by ${worst.toFixed(3)}); ` +
-        'cae-onnx encoders use the fixed table, so these weights would give different tokens',
-    );
-  }
-  return `${name}: the fixed 2-D sin-cos table (rebuilt, max difference ${worst.toExponential(1)})`;
+  if (got.length !== want.length || worst > 1e-3)
+    return { learned: true, note: `${name}: a learned position table (carried as encoder.pos_embed)` };
+  return {
+    learned: false,
+    note: `${name}: the fixed 2-D sin-cos table (rebuilt, max difference ${worst.toExponential(1)})`,
+  };
 }
 
 /** A plain ViT's encoder (timm, MAE, BEiT, CAE fine-tuned) under our `encoder.*` names. */
@@ -230,8 +232,13 @@ export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights 
   let config: Partial<CaeConfig>;
   if (t.has('encoder.cls_token')) {
     config = encoderSizes(t, 'encoder.');
-    const pos = checkPositions(t.get('encoder.pos_embed'), 'encoder.pos_embed', config);
-    if (pos) notes.push(pos);
+    const pos = positionKind(t.get('encoder.pos_embed'), 'encoder.pos_embed', config);
+    if (pos.note) notes.push(pos.note);
+    if (pos.learned) {
+      config = { ...config, learnedPositions: true };
+      params.set('encoder.pos_embed', t.get('encoder.pos_embed')!);
+      used.add('encoder.pos_embed');
+    }
     const full = t.has('mask_token');
     layout = full ? 'cae-pretrain' : 'cae-encoder';
     for (const [name, value] of t) {
@@ -259,10 +266,12 @@ export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights 
           ? { target: 'pixels' }
           : { target: 'tokens', vocabSize: head.shape[0] }),
       };
-      if (t.has('rd_pos_embed')) {
-        const rd = checkPositions(t.get('rd_pos_embed'), 'rd_pos_embed', { ...config, embedDim: dd });
-        if (rd) notes.push(rd);
-      }
+      const rd = positionKind(t.get('rd_pos_embed'), 'rd_pos_embed', { ...config, embedDim: dd });
+      if (rd.learned)
+        throw new ImportError(
+          'rd_pos_embed is not the fixed sin-cos table CAE uses for the regressor and decoder',
+        );
+      if (rd.note) notes.push(rd.note);
     }
   } else {
     const relative = [...t.keys()].find((n) => /relative_position_bias_table|rel_pos_bias/.test(n));
@@ -273,8 +282,13 @@ export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights 
     }
     layout = mm ? 'mmpretrain' : 'vit';
     config = encoderSizes(t, '');
-    const pos = checkPositions(t.get('pos_embed'), 'pos_embed', config);
-    if (pos) notes.push(pos);
+    const pos = positionKind(t.get('pos_embed'), 'pos_embed', config);
+    if (pos.note) notes.push(pos.note);
+    if (pos.learned) {
+      config = { ...config, learnedPositions: true };
+      params.set('encoder.pos_embed', t.get('pos_embed')!);
+      used.add('pos_embed');
+    }
     notes.push(...mapVit(t, params, used));
   }
   const ignored = [

@@ -37,6 +37,11 @@ export interface CaeConfig {
    * weights and dynamic loss scaling). Deployed encoders are float32 either way.
    */
   readonly precision: Precision;
+  /**
+   * A learned position table `encoder.pos_embed` [1, 1 + N, D] (with a cls row), as timm's ViTs have,
+   * instead of CAE's fixed 2-D sin-cos table; set when importing such weights. Absent: sin-cos.
+   */
+  readonly learnedPositions?: boolean;
 }
 
 export type Precision = 'fp32' | 'fp16';

@@ -64,16 +64,21 @@ export const encoderBlockConfig = (c: CaeConfig): BlockConfig => ({
 export function caeEncoder(c: CaeConfig, images: Tensor, visibleIndex?: Tensor, keep?: Tensor): Tensor {
   const g = images.graph;
   const { side } = gridOf(c);
-  const table = g.constant(sincosTable(side, c.embedDim), 'encoder_pos_table'); // [N, D]
-  let tokens = patchEmbed(images, c); // [B, N, D]
-  let pos = table;
-  if (visibleIndex) {
-    tokens = takeRows(tokens, visibleIndex); // [B, Nv, D]
-    pos = op.gather(table, visibleIndex, 0); // [B, Nv, D]
-  }
-  tokens = op.add(tokens, pos);
-  const cls = g.param('cls_token', [1, 1, c.embedDim], { init: TRUNC_NORMAL });
-  // cls gets a zero position; expandAs keeps a dynamic batch dim dynamic.
+  const numPatches = side * side;
+  const learned =
+    c.learnedPositions &&
+    g.param('pos_embed', [1, 1 + numPatches, c.embedDim], { init: TRUNC_NORMAL, weightDecay: false });
+  const table = learned
+    ? op.reshape(op.slice(learned, [1], [1 + numPatches], [1]), [numPatches, c.embedDim])
+    : g.constant(sincosTable(side, c.embedDim), 'encoder_pos_table'); // [N, D]
+  // Positions are added to every patch, then the visible rows are taken (one selection, and for a
+  // learned table its gradient needs no gather of its own).
+  let tokens = op.add(patchEmbed(images, c), table); // [B, N, D]
+  if (visibleIndex) tokens = takeRows(tokens, visibleIndex); // [B, Nv, D]
+  let cls = g.param('cls_token', [1, 1, c.embedDim], { init: TRUNC_NORMAL });
+  // CAE's cls has a zero position; a learned table has a cls row.
+  if (learned) cls = op.add(cls, op.slice(learned, [0], [1], [1]));
+  // expandAs keeps a dynamic batch dim dynamic.
   let x = op.concat([op.expandAs(cls, op.slice(tokens, [0], [1], [1])), tokens], 1); // [B, 1 + Nv, D]
   for (let i = 0; i < c.depth; i++) {
     x = g.withScope('blocks', () => g.withScope(i, () => block(x, encoderBlockConfig(c), keepRow(keep, i))));
