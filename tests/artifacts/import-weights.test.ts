@@ -27,6 +27,10 @@ const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'import-expected
 };
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cae-import-'));
 
+/** `cae-onnx import` of a fixture with the tiny model's heads. */
+const importTiny = (file: string, out: string, ...extra: string[]) =>
+  cli('import', path.join(FIXTURES, file), '--out', out, '--heads', '2', '--decoder-heads', '2', ...extra);
+
 async function exportedTokens(run: string): Promise<Float32Array> {
   const encoder = path.join(run, 'encoder.onnx');
   const exported = await cli('export', '--checkpoint', run, '--out', encoder);
@@ -104,16 +108,7 @@ describe('a ViT with a learned position table', () => {
 
   test('is carried: the exported encoder equals the PyTorch ViT with that table (1e-4)', async () => {
     const run = path.join(root, 'learned');
-    const r = await cli(
-      'import',
-      path.join(FIXTURES, 'vit-learned-pos.pt'),
-      '--out',
-      run,
-      '--heads',
-      '2',
-      '--decoder-heads',
-      '2',
-    );
+    const r = await importTiny('vit-learned-pos.pt', run);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/pos_embed: a learned position table \(carried as encoder\.pos_embed\)/);
     expect(relative(await tokensOf(run, learned.images, 28), learned.tokens)).toBeLessThan(1e-4);
@@ -124,18 +119,7 @@ describe('a ViT with a learned position table', () => {
 
   test("is resized bicubically for another image size, as PyTorch's interpolate (1e-4)", async () => {
     const run = path.join(root, 'learned-32');
-    const r = await cli(
-      'import',
-      path.join(FIXTURES, 'vit-learned-pos.pt'),
-      '--out',
-      run,
-      '--heads',
-      '2',
-      '--decoder-heads',
-      '2',
-      '--image-size',
-      '32',
-    );
+    const r = await importTiny('vit-learned-pos.pt', run, '--image-size', '32');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
       /note: the learned position table was resized bicubically from 7x7 to 8x8 patches for 32px images/,

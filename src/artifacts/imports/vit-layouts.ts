@@ -230,15 +230,18 @@ export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights 
   const notes: string[] = [];
   let layout: Layout;
   let config: Partial<CaeConfig>;
+  /** The encoder's position table: rebuilt when it is the sin-cos one, else carried as a parameter. */
+  const positions = (name: string) => {
+    const pos = positionKind(t.get(name), name, config);
+    if (pos.note) notes.push(pos.note);
+    if (!pos.learned) return;
+    config = { ...config, learnedPositions: true };
+    params.set('encoder.pos_embed', t.get(name)!);
+    used.add(name);
+  };
   if (t.has('encoder.cls_token')) {
     config = encoderSizes(t, 'encoder.');
-    const pos = positionKind(t.get('encoder.pos_embed'), 'encoder.pos_embed', config);
-    if (pos.note) notes.push(pos.note);
-    if (pos.learned) {
-      config = { ...config, learnedPositions: true };
-      params.set('encoder.pos_embed', t.get('encoder.pos_embed')!);
-      used.add('encoder.pos_embed');
-    }
+    positions('encoder.pos_embed');
     const full = t.has('mask_token');
     layout = full ? 'cae-pretrain' : 'cae-encoder';
     for (const [name, value] of t) {
@@ -282,13 +285,7 @@ export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights 
     }
     layout = mm ? 'mmpretrain' : 'vit';
     config = encoderSizes(t, '');
-    const pos = positionKind(t.get('pos_embed'), 'pos_embed', config);
-    if (pos.note) notes.push(pos.note);
-    if (pos.learned) {
-      config = { ...config, learnedPositions: true };
-      params.set('encoder.pos_embed', t.get('pos_embed')!);
-      used.add('pos_embed');
-    }
+    positions('pos_embed');
     notes.push(...mapVit(t, params, used));
   }
   const ignored = [

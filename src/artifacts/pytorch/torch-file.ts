@@ -152,6 +152,24 @@ const REBUILDERS = new Map<string, (args: PyValue[]) => PyValue>([
   ['torch._utils._rebuild_parameter_with_state', (args) => args[0]],
 ]);
 
+/** A pickle failure as the error a caller sees: a refused global stays a security error; the rest name the file. */
+function fileError(file: string, e: unknown): Error {
+  if (e instanceof PickleSecurityError) return new PickleSecurityError(`${file}: ${e.message}`);
+  return new TorchFormatError(`${file}: ${(e as Error).message}`);
+}
+
+/** The checkpoint handle over a rebuilt structure: its tensors by dotted path, and how to read one. */
+function checkpointOf(
+  file: string,
+  root: PyValue,
+  read: (ref: TorchTensorRef) => Promise<TensorData>,
+  close: () => void,
+): TorchCheckpoint {
+  const tensors = new Map<string, TorchTensorRef>();
+  collectTensors(root, '', tensors);
+  return { file, root, tensors, read, close };
+}
+
 /** persistent_load for torch storages: ('storage', torch.FloatStorage, key, location, numel[, view]). */
 function storageLoader(storages: Map<string, StorageRef>): (pid: PyValue) => PyValue {
   return (pid) => {
@@ -217,22 +235,14 @@ function openLegacyCheckpoint(file: string): TorchCheckpoint {
       at += 8 + length;
     }
   } catch (e) {
-    if (e instanceof PickleSecurityError) throw new PickleSecurityError(`${file}: ${e.message}`);
-    throw new TorchFormatError(`${file}: ${(e as Error).message}`);
+    throw fileError(file, e);
   }
-  const tensors = new Map<string, TorchTensorRef>();
-  collectTensors(structure, '', tensors);
-  return {
-    file,
-    root: structure,
-    tensors,
-    read: async (ref) => {
-      const w = where.get(ref.storage.key);
-      if (!w) throw new TorchFormatError(`${file}: storage ${ref.storage.key} is missing`);
-      return materialize(ref, bytes.subarray(w.at, w.at + w.length));
-    },
-    close: () => undefined,
+  const read = async (ref: TorchTensorRef) => {
+    const w = where.get(ref.storage.key);
+    if (!w) throw new TorchFormatError(`${file}: storage ${ref.storage.key} is missing`);
+    return materialize(ref, bytes.subarray(w.at, w.at + w.length));
   };
+  return checkpointOf(file, structure, read, () => undefined);
 }
 
 /** Walks dicts, lists and tuples; inert objects are searched too (their args and state), under their keys. */
@@ -351,30 +361,22 @@ export async function openTorchCheckpoint(file: string): Promise<TorchCheckpoint
     structure = unpickle(pickled, { rebuilders: REBUILDERS, persistentLoad: storageLoader(storages) });
   } catch (e) {
     zip.close();
-    if (e instanceof PickleSecurityError) throw new PickleSecurityError(`${file}: ${e.message}`);
-    throw new TorchFormatError(`${file}: ${(e as Error).message}`);
+    throw fileError(file, e);
   }
-  const tensors = new Map<string, TorchTensorRef>();
-  collectTensors(structure, '', tensors);
-  return {
-    file,
-    root: structure,
-    tensors,
-    async read(ref) {
-      const entry = entries.get(`${root}data/${ref.storage.key}`);
-      if (!entry) throw new TorchFormatError(`${file}: storage ${ref.storage.key} is missing`);
-      if (entry.uncompressedSize < ref.storage.numel * ref.storage.type.bytes)
-        throw new TorchFormatError(
-          `${file}: storage ${ref.storage.key} is shorter than the tensors that use it`,
-        );
-      let bytes: Buffer;
-      try {
-        bytes = await readEntry(zip, entry);
-      } catch (e) {
-        throw new TorchFormatError(`${file}: storage ${ref.storage.key}: ${(e as Error).message}`);
-      }
-      return materialize(ref, bytes);
-    },
-    close: () => zip.close(),
+  const read = async (ref: TorchTensorRef) => {
+    const entry = entries.get(`${root}data/${ref.storage.key}`);
+    if (!entry) throw new TorchFormatError(`${file}: storage ${ref.storage.key} is missing`);
+    if (entry.uncompressedSize < ref.storage.numel * ref.storage.type.bytes)
+      throw new TorchFormatError(
+        `${file}: storage ${ref.storage.key} is shorter than the tensors that use it`,
+      );
+    let bytes: Buffer;
+    try {
+      bytes = await readEntry(zip, entry);
+    } catch (e) {
+      throw new TorchFormatError(`${file}: storage ${ref.storage.key}: ${(e as Error).message}`);
+    }
+    return materialize(ref, bytes);
   };
+  return checkpointOf(file, structure, read, () => zip.close());
 }
