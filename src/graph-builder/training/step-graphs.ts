@@ -40,6 +40,11 @@ export interface TrainStepOptions {
    * (`amp.loss_scale_log2`, `amp.good_steps`, both starting at zero); the scale is output as `loss_scale`.
    */
   readonly lossScaling?: boolean;
+  /**
+   * Per-parameter learning-rate multipliers (e.g. layer-wise decay for fine-tuning): parameter p is
+   * updated with lr x lrScale(p), weight decay included (as a PyTorch param group's lr). Default 1.
+   */
+  readonly lrScale?: (param: Param) => number;
 }
 
 export const LOSS_SCALE_STATE = { log2: 'amp.loss_scale_log2', goodSteps: 'amp.good_steps' } as const;
@@ -99,7 +104,18 @@ export function buildTrainStep(model: StepModel, options: TrainStepOptions): Gra
   // One multiply per gradient (group) applies both the clipping coefficient and the loss-scale division.
   let factor = options.clipGradNorm !== undefined ? clipCoefficient(norm, options.clipGradNorm) : undefined;
   if (scaling) factor = factor ? op.div(factor, scaling.scale) : op.reciprocal(scaling.scale);
-  const shared = graph.withScope('optimizer', () => optimizer.prepare({ lr, step }));
+  const scaleOf = (p: Param) => options.lrScale?.(p) ?? 1;
+  // The optimizer's per-step scalars once per distinct lr scale.
+  const sharedByScale = new Map<number, Readonly<Record<string, Tensor>>>();
+  const sharedFor = (scale: number) => {
+    let shared = sharedByScale.get(scale);
+    if (!shared) {
+      const scaledLr = scale === 1 ? lr : op.mul(lr, scale);
+      shared = graph.withScope('optimizer', () => optimizer.prepare({ lr: scaledLr, step }));
+      sharedByScale.set(scale, shared);
+    }
+    return shared;
+  };
   // A non-finite norm (inf or NaN: some gradient overflowed) fails this comparison.
   const finite = scaling && op.less(scaledNorm, 3e38);
   const keepIfOverflow = (updated: Tensor, previous: Tensor) =>
@@ -108,7 +124,7 @@ export function buildTrainStep(model: StepModel, options: TrainStepOptions): Gra
     optimizer.stateSlots.map((slot) =>
       graph.input(stateInputName(slot, p.name), p.tensor.dtype, p.tensor.shape),
     );
-  for (const group of updateGroups(trainable)) {
+  for (const group of updateGroups(trainable, scaleOf)) {
     const params = group.map((i) => trainable[i]);
     // Small parameters are updated together as one flat vector: the same elementwise arithmetic in
     // a dozen nodes instead of a dozen per parameter (each ORT node costs microseconds to launch).
@@ -126,7 +142,7 @@ export function buildTrainStep(model: StepModel, options: TrainStepOptions): Gra
     const state: Record<string, Tensor> = {};
     optimizer.stateSlots.forEach((slot, k) => (state[slot] = join(inputs.map((s) => s[k]))));
     const update = graph.withScope('optimizer', () =>
-      optimizer.update(params[0], value, gradient, state, shared),
+      optimizer.update(params[0], value, gradient, state, sharedFor(scaleOf(params[0]))),
     );
     const unjoin = (t: Tensor): Tensor[] =>
       params.length === 1
@@ -156,17 +172,18 @@ const numel = (t: Tensor) => t.shape.reduce<number>((a, d) => a * (d as number),
 
 /**
  * Indices of the trainable parameters grouped for the optimizer update: every large parameter on its
- * own; the small ones (biases, norms, layer scales, tokens) in one group per weight-decay setting, so
- * each group has a single decay rule.
+ * own; the small ones (biases, norms, layer scales, tokens) in one group per weight-decay setting and lr scale,
+ * so each group has a single decay rule and learning rate.
  */
-function updateGroups(trainable: readonly Param[]): number[][] {
+function updateGroups(trainable: readonly Param[], scaleOf: (p: Param) => number): number[][] {
   const groups: number[][] = [];
-  const small = new Map<boolean, number[]>();
+  const small = new Map<string, number[]>();
   trainable.forEach((p, i) => {
     if (numel(p.tensor) > SMALL_PARAM_ELEMENTS || p.tensor.dtype !== 'float32') return groups.push([i]);
-    const group = small.get(p.weightDecay) ?? [];
+    const key = `${p.weightDecay} ${scaleOf(p)}`;
+    const group = small.get(key) ?? [];
     group.push(i);
-    small.set(p.weightDecay, group);
+    small.set(key, group);
   });
   return [...groups, ...small.values()];
 }
