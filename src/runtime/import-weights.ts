@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { buildArtifacts, PARAMS_FILE } from '../artifacts/build';
-import { ImportError, Layout, mapWeights } from '../artifacts/imports/vit-layouts';
+import { ImportError, Layout, mapWeights, UNUSED_TENSORS } from '../artifacts/imports/vit-layouts';
 import { resizePositionTable } from '../artifacts/imports/position-table';
 import { readWeightsFile } from '../artifacts/imports/weights-file';
 import type { Manifest } from '../artifacts/manifest';
@@ -77,7 +77,8 @@ function configFor(mapped: ReturnType<typeof mapWeights>, o: ImportOptions): Cae
  * from them), and a checkpoint (step 0) that `export`, `probe` and `reconstruct` accept.
  */
 export async function importWeights(o: ImportOptions): Promise<ImportReport> {
-  const mapped = mapWeights((await readWeightsFile(o.file)).tensors);
+  const file = await readWeightsFile(o.file, (name) => UNUSED_TENSORS.test(name));
+  const mapped = mapWeights(file.tensors, file.skipped);
   const config = configFor(mapped, o);
   const table = mapped.params.get('encoder.pos_embed');
   const fileSize = mapped.config.imageSize;

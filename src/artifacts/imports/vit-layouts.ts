@@ -222,7 +222,16 @@ function mapVit(
  * parameter names: the official CAE pretraining layout (the same names as ours), an encoder-only
  * CAE file, or a plain ViT (timm / MAE / BEiT / CAE fine-tuned). Sizes come from the tensors.
  */
-export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights {
+/**
+ * Tensors an import never uses, left unread: the reference's alignment copy of the encoder (as large
+ * as the encoder itself) and optimizer state.
+ */
+export const UNUSED_TENSORS = /(^|\.)(alignment_encoder|teacher)\.|(^|\.)optimizer\./;
+
+export function mapWeights(
+  all: ReadonlyMap<string, TensorData>,
+  unread: readonly string[] = [],
+): MappedWeights {
   const mm = fromMmpretrain(all);
   const { tensors: t, outside } = mm ?? unwrap(all);
   const used = new Set<string>();
@@ -289,6 +298,10 @@ export function mapWeights(all: ReadonlyMap<string, TensorData>): MappedWeights 
     notes.push(...mapVit(t, params, used));
   }
   const ignored = [
+    ...unread.map((name) => ({
+      name,
+      why: /optimizer\./.test(name) ? 'optimizer state' : 'the alignment copy of the encoder',
+    })),
     ...outside.map((name) => ({ name, why: 'outside the model state dict' })),
     ...[...t.keys()]
       .filter((n) => !used.has(n))

@@ -8,6 +8,8 @@ import { readSafetensors } from '../safetensors';
 export interface WeightsFile {
   readonly tensors: Map<string, TensorData>;
   readonly structure?: PyValue;
+  /** Tensors left unread because `skip` named them (PyTorch files). */
+  readonly skipped: string[];
 }
 
 /**
@@ -15,13 +17,20 @@ export interface WeightsFile {
  * or any other name: a file that is not safetensors is read as a torch zip). Floats come back as
  * float32 (fp16/bf16 converted), integers as int64.
  */
-export async function readWeightsFile(file: string): Promise<WeightsFile> {
-  if (path.extname(file) === '.safetensors') return { tensors: readSafetensors(file).tensors };
+export async function readWeightsFile(
+  file: string,
+  skip: (name: string) => boolean = () => false,
+): Promise<WeightsFile> {
+  if (path.extname(file) === '.safetensors') return { tensors: readSafetensors(file).tensors, skipped: [] };
   const ckpt = await openTorchCheckpoint(file);
   try {
     const tensors = new Map<string, TensorData>();
-    for (const [name, ref] of ckpt.tensors) tensors.set(name, await ckpt.read(ref));
-    return { tensors, structure: ckpt.root };
+    const skipped: string[] = [];
+    for (const [name, ref] of ckpt.tensors) {
+      if (skip(name)) skipped.push(name);
+      else tensors.set(name, await ckpt.read(ref));
+    }
+    return { tensors, structure: ckpt.root, skipped };
   } finally {
     ckpt.close();
   }
