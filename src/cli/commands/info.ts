@@ -38,6 +38,7 @@ export function formatManifest(m: Manifest, dir: string): string {
     `encoder ${c.embedDim}d x ${c.depth} blocks, ${c.numHeads} heads; regressor ${c.regressorDepth} / decoder ${c.decoderDepth} blocks at ${c.decoderEmbedDim}d, ${c.decoderNumHeads} heads`,
     `target ${c.target}${c.target === 'tokens' ? ` (vocab ${c.vocabSize}${m.tokenizer ? `, tokenizer ${m.tokenizer.file}` : ''})` : c.normPixLoss ? ' (per-patch normalized)' : ''}; loss = rec + ${c.alignWeight} * align; batch ${c.batch}; drop path ${c.dropPathRate}`,
     `optimizer AdamW betas (${m.optimizer.beta1}, ${m.optimizer.beta2}), eps ${m.optimizer.eps}, weight decay ${m.optimizer.weightDecay}, clip ${m.optimizer.clipGradNorm ?? 'off'}`,
+    `graphs at ONNX opset ${m.opset ?? 21}; encoder positions ${c.learnedPositions ? 'learned (encoder.pos_embed)' : 'fixed 2-D sin-cos'}`,
     '',
     `trainable parameters: ${total.toLocaleString('en-US')} (${millions(total)})`,
     ...PARTS.map(([label, match]) => {
