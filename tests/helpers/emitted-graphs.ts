@@ -13,6 +13,8 @@ import {
 } from '../../src/graph-builder/probes/attentive-probe';
 import { linearProbeGraph, linearProbeModel } from '../../src/graph-builder/probes/linear-probe';
 import { buildEvalStep, buildGradStep, buildTrainStep } from '../../src/graph-builder/training/step-graphs';
+import { buildClassifierGraph, finetuneModel } from '../../src/graph-builder/finetune/classifier';
+import { layerDecayScale } from '../../src/graph-builder/optim/layer-decay';
 import { dallEEncoderGraph } from '../../src/graph-builder/tokenizers/dall-e-encoder';
 import { smallCaeConfig } from './small-cae';
 
@@ -40,7 +42,7 @@ function caeGraphs(label: string, c: CaeConfig): EmittedGraph[] {
 /**
  * One of every kind of graph cae-onnx writes, at test size: the CAE step graphs (pixel and token
  * targets, fp32 and fp16, learned positions), the deployment encoder, the reconstruction graph, the probes' train
- * steps and inference graphs, and the imported DALL-E tokenizer.
+ * steps and inference graphs, the fine-tuning step and classifier, and the imported DALL-E tokenizer.
  */
 export function emittedGraphs(): EmittedGraph[] {
   const c = smallCaeConfig({ batch: 2, dropPathRate: 0.1 });
@@ -65,6 +67,15 @@ export function emittedGraphs(): EmittedGraph[] {
     },
     { name: 'attentive pool', graph: attentivePoolGraph(17, 32, 2) },
     { name: 'attentive probe', graph: attentiveProbeGraph(17, 32, 2, 10) },
+    {
+      name: 'fine-tuning train_step (layer decay)',
+      graph: buildTrainStep(finetuneModel(c, 10), {
+        optimizer: adamw(),
+        clipGradNorm: 3,
+        lrScale: (p) => layerDecayScale(p.name, c.depth, 0.65),
+      }),
+    },
+    { name: 'classifier', graph: buildClassifierGraph(c, 10) },
     {
       name: 'DALL-E tokenizer',
       graph: dallEEncoderGraph({ nHid: 8, blocksPerGroup: 1, inChans: 1, vocabSize: 16, imageSize: 56 }),

@@ -62,6 +62,15 @@ export const encoderBlockConfig = (c: CaeConfig): BlockConfig => ({
  * final norm, cls first.
  */
 export function caeEncoder(c: CaeConfig, images: Tensor, visibleIndex?: Tensor, keep?: Tensor): Tensor {
+  const x = encoderBlocks(c, images, visibleIndex, keep);
+  return x.graph.withScope('norm', () => layerNorm(x, c.eps));
+}
+
+/**
+ * The encoder before its final norm (fine-tuning pools these tokens and normalizes them with its own
+ * `fc_norm` instead). Same inputs as caeEncoder; returns [B, 1 + Nv, D].
+ */
+export function encoderBlocks(c: CaeConfig, images: Tensor, visibleIndex?: Tensor, keep?: Tensor): Tensor {
   const g = images.graph;
   const { side } = gridOf(c);
   const numPatches = side * side;
@@ -83,5 +92,5 @@ export function caeEncoder(c: CaeConfig, images: Tensor, visibleIndex?: Tensor, 
   for (let i = 0; i < c.depth; i++) {
     x = g.withScope('blocks', () => g.withScope(i, () => block(x, encoderBlockConfig(c), keepRow(keep, i))));
   }
-  return g.withScope('norm', () => layerNorm(x, c.eps));
+  return x;
 }

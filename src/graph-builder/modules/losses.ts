@@ -19,6 +19,11 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   return op.neg(op.reduceMean(picked));
 }
 
+/** Mean cross-entropy against soft targets (label smoothing, mixup). logits, targets: [N, C] -> []. */
+export function softTargetCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  return op.neg(op.reduceMean(op.reduceSum(op.mul(targets, logSoftmax(logits)), [1])));
+}
+
 /** Mean squared error over all elements. a, b: same shape -> []. */
 export function mse(a: Tensor, b: Tensor): Tensor {
   const d = op.sub(a, b);
