@@ -1,28 +1,10 @@
+import { hashInts } from '../../random/hash';
 import { Rng } from '../../random/rng';
 
 /** A place in the sample stream: sample `position` of the permutation of `epoch`. */
 export interface StreamPosition {
   readonly epoch: number;
   readonly position: number;
-}
-
-function mix32(x: number): number {
-  let h = x >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** A 32-bit hash of a list of integers (each taken modulo 2^53, negative ones as two's complement). */
-export function hashInts(...parts: number[]): number {
-  let h = 0x811c9dc5;
-  for (const p of parts) {
-    const lo = p >>> 0;
-    const hi = Math.floor(p / 4294967296) >>> 0;
-    h = mix32((h ^ lo) + 0x9e3779b9);
-    h = mix32((h ^ hi) + 0x7f4a7c15);
-  }
-  return h;
 }
 
 const PERMUTATION_TAG = 1;
