@@ -3,7 +3,7 @@ import { sincosTable } from '../graph-builder/cae/sincos';
 import { tensorData, TensorData } from '../graph-builder/core/tensor-data';
 
 /** The frozen position table as the reference stores it: [1, 1 + N, D] with a zero cls row. */
-function positionParameter(side: number, dim: number): TensorData {
+export function positionParameter(side: number, dim: number): TensorData {
   const table = sincosTable(side, dim);
   const out = new Float32Array((1 + side * side) * dim);
   out.set(table.data, dim);

@@ -2,14 +2,12 @@ import { Command } from 'commander';
 import {
   describeEp,
   EpChoice,
-  ExecutionProviderError,
   providerConfig,
   ResolvedEp,
   resolveExecutionProvider,
 } from '../runtime/execution-providers';
 import type { SessionConfig } from '../runtime/session';
 import { oneOf } from './options';
-import { UserError } from './run-command';
 
 /** `--ep`, the same on every command that runs models. */
 export function addEpOption(command: Command, defaultEp: EpChoice = 'cpu'): Command {
@@ -22,17 +20,12 @@ export function addEpOption(command: Command, defaultEp: EpChoice = 'cpu'): Comm
 }
 
 /**
- * Starts the provider or fails with its install steps (a user error, not a stack trace), and says
- * which one runs, naming a software GPU as such; the line is the command's first.
+ * Starts the provider (one that cannot start is an ExecutionProviderError with its install steps,
+ * which the CLI prints as one line) and says which one runs, naming a software GPU as such; the line
+ * is the command's first.
  */
 export async function startEp(choice: EpChoice, say: (line: string) => void): Promise<ResolvedEp> {
-  let ep: ResolvedEp;
-  try {
-    ep = await resolveExecutionProvider(choice);
-  } catch (e) {
-    if (e instanceof ExecutionProviderError) throw new UserError(e.message);
-    throw e;
-  }
+  const ep = await resolveExecutionProvider(choice);
   say(describeEp(ep));
   return ep;
 }

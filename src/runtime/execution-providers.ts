@@ -32,22 +32,30 @@ function probeModel(): Uint8Array {
   return onnx.ModelProto.encode(toModelProto(g, { paramsAs: 'inputs' })).finish();
 }
 
-async function starts(ep: EpName): Promise<string | undefined> {
-  // ORT logs a failed provider load itself; the caller reports it once, with what to do.
+/** Runs `fn` with ORT's own logging silenced: a failed provider is reported once, by the caller. */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const level = ort.env.logLevel;
   ort.env.logLevel = 'fatal';
   try {
-    const s = await ort.InferenceSession.create(probeModel(), {
-      executionProviders: [ep],
-      logSeverityLevel: 4,
-    });
-    await s.release();
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
+    return await fn();
   } finally {
     ort.env.logLevel = level;
   }
+}
+
+async function starts(ep: EpName): Promise<string | undefined> {
+  return quietly(async () => {
+    try {
+      const s = await ort.InferenceSession.create(probeModel(), {
+        executionProviders: [ep],
+        logSeverityLevel: 4,
+      });
+      await s.release();
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  });
 }
 
 export interface ResolvedEp {
@@ -141,29 +149,27 @@ function float16ProbeModel(): Uint8Array {
  */
 export async function float16Problem(ep: EpName): Promise<string | undefined> {
   if (ep !== 'webgpu') return undefined;
-  const level = ort.env.logLevel;
-  ort.env.logLevel = 'fatal';
-  try {
-    const s = await ort.InferenceSession.create(float16ProbeModel(), {
-      executionProviders: ['webgpu'],
-      logSeverityLevel: 4,
-    });
+  return quietly(async () => {
     try {
-      await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [4]) });
-    } finally {
-      await s.release();
+      const s = await ort.InferenceSession.create(float16ProbeModel(), {
+        executionProviders: ['webgpu'],
+        logSeverityLevel: 4,
+      });
+      try {
+        await s.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [4]) });
+      } finally {
+        await s.release();
+      }
+      return undefined;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (!/requires f16|shader-f16|does not support/i.test(message)) throw e;
+      return (
+        "--precision fp16 on --ep webgpu needs the GPU adapter's shader-f16 feature, and this adapter lacks it " +
+        `(${message.split('\n')[0].replace(/^.*Status Message: /, '')}). Train in fp32 (a build without --precision fp16) or on --ep cuda.`
+      );
     }
-    return undefined;
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    if (!/requires f16|shader-f16|does not support/i.test(message)) throw e;
-    return (
-      "--precision fp16 on --ep webgpu needs the GPU adapter's shader-f16 feature, and this adapter lacks it " +
-      `(${message.split('\n')[0].replace(/^.*Status Message: /, '')}). Train in fp32 (a build without --precision fp16) or on --ep cuda.`
-    );
-  } finally {
-    ort.env.logLevel = level;
-  }
+  });
 }
 
 /** ORT session options for a provider. */

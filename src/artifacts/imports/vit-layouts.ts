@@ -1,6 +1,7 @@
 import { FileFormatError } from '../file-format-error';
 import type { CaeConfig } from '../../graph-builder/cae/config';
 import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
+import { positionParameter } from '../reference-state-dict';
 
 /** A weight file whose layout or values cannot become a CAE (the reason is the user's to act on). */
 export class ImportError extends FileFormatError {
@@ -15,8 +16,7 @@ export interface MappedWeights {
   readonly params: Map<string, TensorData>;
   /** Sizes read from the tensors. */
   readonly config: Partial<CaeConfig>;
-  /** Source names used, ignored (with why), and notes for the report. */
-  readonly used: string[];
+  /** Source names ignored (with why), and notes for the report. */
   readonly ignored: { name: string; why: string }[];
   readonly notes: string[];
 }
@@ -84,8 +84,6 @@ const blockIndices = (names: Iterable<string>, prefix: string) =>
     .map(Number)
     .sort((a, b) => a - b);
 
-const numel = (t: TensorData) => t.shape.reduce((a, d) => a * d, 1);
-
 function need(tensors: ReadonlyMap<string, TensorData>, name: string): TensorData {
   const t = tensors.get(name);
   if (!t) throw new ImportError(`${name} is missing`);
@@ -107,24 +105,6 @@ function encoderSizes(t: ReadonlyMap<string, TensorData>, prefix: string): Parti
   return sizes;
 }
 
-/** The 2-D sin-cos table the spec fixes (with a zero cls row), to recognise a pos_embed that is one. */
-export function sincosRows(side: number, dim: number): Float32Array {
-  const quarter = dim / 4;
-  const out = new Float32Array((1 + side * side) * dim);
-  for (let r = 0; r < side; r++)
-    for (let c = 0; c < side; c++) {
-      const row = 1 + r * side + c;
-      for (let k = 0; k < quarter; k++) {
-        const w = 1 / 10000 ** (k / quarter);
-        out[row * dim + k] = Math.sin(r * w);
-        out[row * dim + quarter + k] = Math.cos(r * w);
-        out[row * dim + 2 * quarter + k] = Math.sin(c * w);
-        out[row * dim + 3 * quarter + k] = Math.cos(c * w);
-      }
-    }
-  return out;
-}
-
 /**
  * What a position table is: CAE's fixed 2-D sin-cos one (rebuilt, not imported) or a learned one
  * (timm's supervised ViTs), which is carried as the parameter `encoder.pos_embed`.
@@ -137,7 +117,7 @@ function positionKind(
   if (!pos) return { learned: false };
   const dim = sizes.embedDim!;
   const side = (sizes.imageSize ?? 0) / sizes.patchSize!;
-  const want = sincosRows(side, dim);
+  const want = positionParameter(side, dim).data as Float32Array;
   const got = pos.data as Float32Array;
   let worst = 0;
   for (let i = 0; i < want.length && i < got.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
@@ -316,9 +296,5 @@ export function mapWeights(
               : 'not part of the CAE',
       })),
   ];
-  return { layout, params, config, used: [...used], ignored, notes: [...new Set(notes)] };
+  return { layout, params, config, ignored, notes: [...new Set(notes)] };
 }
-
-/** For the report: how many elements were imported. */
-export const importedElements = (m: MappedWeights): number =>
-  [...m.params.values()].reduce((s, t) => s + numel(t), 0);

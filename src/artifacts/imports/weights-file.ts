@@ -1,13 +1,11 @@
 import * as path from 'node:path';
 import type { TensorData } from '../../graph-builder/core/tensor-data';
-import type { PyValue } from '../pytorch/pickle';
 import { openTorchCheckpoint } from '../pytorch/torch-file';
 import { readSafetensors } from '../safetensors';
 
-/** Every tensor of a weight file by its dotted name, and (for PyTorch files) the pickled structure around them. */
+/** Every tensor of a weight file by its dotted name. */
 export interface WeightsFile {
   readonly tensors: Map<string, TensorData>;
-  readonly structure?: PyValue;
   /** Tensors left unread because `skip` named them (PyTorch files). */
   readonly skipped: string[];
 }
@@ -30,7 +28,7 @@ export async function readWeightsFile(
       if (skip(name)) skipped.push(name);
       else tensors.set(name, await ckpt.read(ref));
     }
-    return { tensors, structure: ckpt.root, skipped };
+    return { tensors, skipped };
   } finally {
     ckpt.close();
   }

@@ -1,9 +1,7 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { importDallEEncoder } from '../../artifacts/imports/dall-e';
-import { ImportError } from '../../artifacts/imports/vit-layouts';
-import { PickleSecurityError } from '../../artifacts/pytorch/pickle';
-import { TorchFormatError } from '../../artifacts/pytorch/torch-file';
+import { FileFormatError } from '../../artifacts/file-format-error';
 import { importWeights, ImportReport } from '../../runtime/import-weights';
 import { listCheckpoints } from '../../runtime/train/checkpoint';
 import { positiveInt } from '../options';
@@ -70,7 +68,7 @@ export function registerImport(program: Command): void {
           report = await importWeights({ file, outDir: flags.out, ...flags });
         } catch (e) {
           fs.rmSync(flags.out, { recursive: true, force: true });
-          if (e instanceof ImportError || e instanceof TorchFormatError || e instanceof PickleSecurityError)
+          if (e instanceof FileFormatError)
             throw new UserError(`${file}: ${e.message.replace(`${file}: `, '')}`);
           throw e;
         }
@@ -102,7 +100,7 @@ export function registerImportTokenizer(program: Command): void {
             `use it with: cae-onnx build --tokenizer ${flags.out} (a ${grid}x${grid} patch grid)\n`,
         );
       } catch (e) {
-        if (e instanceof ImportError || e instanceof TorchFormatError || e instanceof PickleSecurityError)
+        if (e instanceof FileFormatError)
           throw new UserError(`${file}: ${e.message.replace(`${file}: `, '')}`);
         throw e;
       }

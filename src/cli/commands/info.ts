@@ -4,10 +4,9 @@ import { Command } from 'commander';
 import { Manifest, readManifest } from '../../artifacts/manifest';
 import { formatShape } from '../../graph-builder/core/shape';
 import { EpName } from '../../runtime/execution-providers';
-import { formatAudit } from '../../runtime/placement/audit';
+import { auditModel, formatAudit } from '../../runtime/placement/audit';
 import { oneOf } from '../options';
 import { UserError } from '../run-command';
-import { placementOrUserError } from './inspect';
 
 const PARTS: [string, (name: string) => boolean][] = [
   ['encoder', (n) => n.startsWith('encoder.')],
@@ -93,7 +92,7 @@ export function registerInfo(program: Command): void {
       for (const [name, spec] of Object.entries(manifest.graphs)) {
         const file = path.join(dir, spec.file);
         if (!fs.existsSync(file)) continue;
-        process.stdout.write(`\n${name}: ${formatAudit(await placementOrUserError(file, flags.ep))}\n`);
+        process.stdout.write(`\n${name}: ${formatAudit(await auditModel(file, flags.ep))}\n`);
       }
     });
 }

@@ -3,9 +3,8 @@ import { Command } from 'commander';
 import { onnx } from 'onnx-proto';
 import { readModelFile } from '../../artifacts/onnx-file';
 import { dtypeFromOnnxCode } from '../../graph-builder/core/dtype';
-import { EpName, ExecutionProviderError } from '../../runtime/execution-providers';
+import type { EpName } from '../../runtime/execution-providers';
 import { auditModel, formatAudit } from '../../runtime/placement/audit';
-import { PlacementError } from '../../runtime/placement/ort-placement';
 import { ModelSession } from '../../runtime/session';
 import { oneOf } from '../options';
 import { UserError } from '../run-command';
@@ -45,16 +44,6 @@ export async function inspectModel(file: string): Promise<string> {
   ].join('\n');
 }
 
-/** The placement audit; a provider or driver that is missing is the user's to fix, not a bug. */
-export async function placementOrUserError(file: string, ep: EpName) {
-  try {
-    return await auditModel(file, ep);
-  } catch (e) {
-    if (e instanceof ExecutionProviderError || e instanceof PlacementError) throw new UserError(e.message);
-    throw e;
-  }
-}
-
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
@@ -67,6 +56,6 @@ export function registerInspect(program: Command): void {
     )
     .action(async (file: string, flags: { ep?: EpName }) => {
       process.stdout.write(`${await inspectModel(file)}\n`);
-      if (flags.ep) process.stdout.write(`${formatAudit(await placementOrUserError(file, flags.ep))}\n`);
+      if (flags.ep) process.stdout.write(`${formatAudit(await auditModel(file, flags.ep))}\n`);
     });
 }

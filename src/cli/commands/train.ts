@@ -16,7 +16,7 @@ import {
 } from '../../runtime/execution-providers';
 import { addEpOption, startEp } from '../execution-provider-option';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
-import { listCheckpoints } from '../../runtime/train/checkpoint';
+import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
 import { progressLine } from '../progress-line';
@@ -85,10 +85,8 @@ function parseScale(v: string | undefined, fallback: [number, number]): [number,
 
 /** The weight file a checkpoint was imported from (cae-onnx import), if it was. */
 function importedFrom(checkpoint: string): string | undefined {
-  const state = JSON.parse(fs.readFileSync(path.join(checkpoint, 'state.json'), 'utf8')) as {
-    options?: { importedFrom?: string };
-  };
-  return state.options?.importedFrom;
+  const from = readTrainState(checkpoint).options.importedFrom;
+  return typeof from === 'string' ? from : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { DEFAULT_OPSET } from '../../graph-builder/onnx/to-model-proto';
 import type { EpName } from '../execution-providers';
 
 /**
@@ -8,8 +9,8 @@ import type { EpName } from '../execution-providers';
  * written in its Erf form.
  */
 export const DEFAULT_OPSET_FOR_EP: Readonly<Record<EpName, number>> = {
-  cpu: 21,
-  webgpu: 21,
+  cpu: DEFAULT_OPSET,
+  webgpu: DEFAULT_OPSET,
   cuda: 19,
   dml: 19,
 };

@@ -100,6 +100,11 @@ export function resolveCheckpoint(dirOrRun: string): string {
   return all[all.length - 1];
 }
 
+/** A checkpoint's state.json alone (no tensors). */
+export function readTrainState(checkpoint: string): TrainState {
+  return JSON.parse(fs.readFileSync(path.join(checkpoint, STATE), 'utf8')) as TrainState;
+}
+
 export function readCheckpoint(dirOrRun: string): Checkpoint {
   const dir = resolveCheckpoint(dirOrRun);
   const manifest = readManifest(dir);
@@ -109,7 +114,7 @@ export function readCheckpoint(dirOrRun: string): Checkpoint {
   if (missing.length > 0)
     throw new Error(`${dir}/${PARAMS} lacks ${missing.length} parameters, e.g. ${missing[0]}`);
   const optimizer = readSafetensors(path.join(dir, OPTIMIZER)).tensors;
-  const state = JSON.parse(fs.readFileSync(path.join(dir, STATE), 'utf8')) as TrainState;
+  const state = readTrainState(dir);
   return { dir, manifest, params, optimizer, state };
 }
 
