@@ -1,9 +1,8 @@
 /**
  * Numerical check of the CAE losses' gradients on a small cae-tiny-28: grad_step's gradient of a few
- * sampled elements of every parameter tensor against central differences of eval_step, both in
- * onnxruntime-node. float32 throughout (ORT has no float64 Erf): with eps 1e-2 on a loss of O(1),
- * rounding contributes ~1e-5 and truncation ~1e-4, hence the 2e-3 + 2% tolerance. The exact
- * comparison (1e-6) is against PyTorch in bench/cae-vs-torch.ts.
+ * sampled elements of every parameter tensor against central differences of eval_step
+ * (tests/helpers/param-grad-check.ts; float32, since ORT has no float64 Erf). The exact comparison
+ * (1e-6) is against PyTorch in bench/cae-vs-torch.ts.
  *
  * Central differences see through the stop-gradient on the alignment target (perturbing an encoder
  * weight moves the target too), so with the alignment loss on, parameters that feed the target
@@ -12,10 +11,8 @@
 import { initializeParams } from '../../src/artifacts/initialize-params';
 import { caeParams, caePretrainModel, CAE_INPUTS } from '../../src/graph-builder/cae/model';
 import { tensorData, TensorData } from '../../src/graph-builder/core/tensor-data';
-import { toModelProto } from '../../src/graph-builder/onnx/to-model-proto';
-import { buildEvalStep, buildGradStep, gradOutputName } from '../../src/graph-builder/training/step-graphs';
 import { Rng } from '../../src/random/rng';
-import { ModelSession } from '../../src/runtime/session';
+import { checkParamGradients } from '../helpers/param-grad-check';
 import { maskFeeds, smallCaeConfig } from '../helpers/small-cae';
 
 const FEEDS_TARGET = /^(encoder\.|encoder_to_regresser)/;
@@ -62,34 +59,7 @@ test.each([
       BigInt64Array.from({ length: 2 * c.numMasked }, () => BigInt(rng.int(0, 9))),
     );
   }
-  const model = caePretrainModel(c);
-  const gradSession = await ModelSession.create(toModelProto(buildGradStep(model), { paramsAs: 'inputs' }));
-  const evalSession = await ModelSession.create(toModelProto(buildEvalStep(model), { paramsAs: 'inputs' }));
-  const analytic = await gradSession.run({ ...feeds, ...Object.fromEntries(params) });
-  const lossWith = async (name: string, i: number, delta: number) => {
-    const t = params.get(name)!;
-    const data = (t.data as Float32Array).slice();
-    data[i] += delta;
-    const out = await evalSession.run(
-      { ...feeds, ...Object.fromEntries(params), [name]: tensorData('float32', t.shape, data) },
-      ['loss'],
-    );
-    return Number(out.loss.data[0]);
-  };
-  const eps = 1e-2;
-  const failures: string[] = [];
-  let checked = 0;
-  for (const [name, t] of params) {
-    if (skip?.test(name)) continue;
-    const g = analytic[gradOutputName(name)].data as Float32Array;
-    for (let k = 0; k < 2; k++) {
-      const i = rng.int(0, t.data.length - 1);
-      const numeric = ((await lossWith(name, i, eps)) - (await lossWith(name, i, -eps))) / (2 * eps);
-      checked++;
-      if (Math.abs(g[i] - numeric) > 2e-3 + 0.02 * Math.abs(numeric))
-        failures.push(`${name}[${i}]: ${g[i]} vs ${numeric}`);
-    }
-  }
+  const { failures, checked } = await checkParamGradients(caePretrainModel(c), params, feeds, rng, { skip });
   expect(checked).toBeGreaterThan(40);
   expect(failures).toEqual([]);
 });

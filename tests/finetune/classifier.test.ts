@@ -12,9 +12,10 @@ import {
   finetuneModel,
 } from '../../src/graph-builder/finetune/classifier';
 import { toModelProto } from '../../src/graph-builder/onnx/to-model-proto';
-import { buildEvalStep, buildGradStep, gradOutputName } from '../../src/graph-builder/training/step-graphs';
+import { buildEvalStep } from '../../src/graph-builder/training/step-graphs';
 import { Rng } from '../../src/random/rng';
 import { ModelSession } from '../../src/runtime/session';
+import { checkParamGradients } from '../helpers/param-grad-check';
 import { smallCaeConfig } from '../helpers/small-cae';
 
 const CLASSES = 5;
@@ -61,33 +62,7 @@ test('parameters are named as the reference fine-tuning model: encoder blocks, f
 test('gradients match central differences (with drop path)', async () => {
   const { model, params, feeds, rng } = setup(2);
   const inputs = feeds([1, 1 / 0.9, 0, 1]); // block 0 keeps both samples, block 1 drops the first
-  const gradSession = await ModelSession.create(toModelProto(buildGradStep(model), { paramsAs: 'inputs' }));
-  const evalSession = await ModelSession.create(toModelProto(buildEvalStep(model), { paramsAs: 'inputs' }));
-  const analytic = await gradSession.run({ ...inputs, ...Object.fromEntries(params) });
-  const lossWith = async (name: string, i: number, delta: number) => {
-    const t = params.get(name)!;
-    const data = (t.data as Float32Array).slice();
-    data[i] += delta;
-    const out = await evalSession.run({
-      ...inputs,
-      ...Object.fromEntries(params),
-      [name]: tensorData('float32', t.shape, data),
-    });
-    return Number(out.loss.data[0]);
-  };
-  const eps = 1e-2;
-  const failures: string[] = [];
-  for (const [name, t] of params) {
-    const g = analytic[gradOutputName(name)].data as Float32Array;
-    for (let k = 0; k < 2; k++) {
-      const i = rng.int(0, t.data.length - 1);
-      const numeric = ((await lossWith(name, i, eps)) - (await lossWith(name, i, -eps))) / (2 * eps);
-      if (Math.abs(g[i] - numeric) > 2e-3 + 0.02 * Math.abs(numeric))
-        failures.push(`${name}[${i}]: ${g[i]} vs ${numeric}`);
-    }
-  }
-  await gradSession.release();
-  await evalSession.release();
+  const { failures } = await checkParamGradients(model, params, inputs, rng);
   expect(failures).toEqual([]);
 });
 
