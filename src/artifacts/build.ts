@@ -24,6 +24,7 @@ import {
 import { writeModelFile } from './onnx-file';
 import { referenceOnlyNames, referenceStateDict } from './reference-state-dict';
 import { writeSafetensors } from './safetensors';
+import { CAE_ONNX_VERSION } from './version';
 
 export const PARAMS_FILE = 'params.safetensors';
 
@@ -43,6 +44,11 @@ export interface BuildOptions {
 
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
+/** Input normalization when none is given: ImageNet's statistics for RGB, (0.5, 0.5) for one channel. */
+export function defaultNormalization(inChans: number): Manifest['normalization'] {
+  return inChans === 3 ? IMAGENET : { mean: [0.5], std: [0.5] };
+}
+
 function valueSpecs(values: readonly onnx.IValueInfoProto[]): TensorSpec[] {
   return values.map((v) => ({
     name: v.name ?? '',
@@ -51,7 +57,7 @@ function valueSpecs(values: readonly onnx.IValueInfoProto[]): TensorSpec[] {
   }));
 }
 
-function writeGraph(
+export function writeGraph(
   dir: string,
   file: string,
   graph: Graph,
@@ -114,7 +120,7 @@ export function buildArtifacts(o: BuildOptions): Manifest {
   );
   log('writing encoder.onnx');
   const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));
-  const normalization = o.normalization ?? (c.inChans === 3 ? IMAGENET : { mean: [0.5], std: [0.5] });
+  const normalization = o.normalization ?? defaultNormalization(c.inChans);
   const metadata = encoderMetadata({ normalization, config: c } as Manifest);
   const encoder = writeGraph(o.outDir, 'encoder.onnx', buildEncoderGraph(c), opset, encoderParams, metadata);
   log(`writing ${PARAMS_FILE}`);
@@ -126,7 +132,7 @@ export function buildArtifacts(o: BuildOptions): Manifest {
   const { side, numPatches, numVisible } = gridOf(c);
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
-    createdBy: 'cae-onnx 0.1.0',
+    createdBy: `cae-onnx ${CAE_ONNX_VERSION}`,
     config: c,
     seed: o.seed,
     opset,

@@ -1,3 +1,4 @@
+import { FileFormatError } from './file-format-error';
 import type { onnx } from 'onnx-proto';
 import type { Manifest } from './manifest';
 
@@ -31,4 +32,32 @@ export function readEncoderMetadata(model: onnx.IModelProto): EncoderMetadata | 
     patchSize: patch ? Number(patch) : undefined,
     preset: props.get('cae_onnx.preset'),
   };
+}
+
+/** What a deployed classifier.onnx says about itself: its input normalization and class names. */
+export interface ClassifierMetadata extends EncoderMetadata {
+  readonly classNames: readonly string[];
+}
+
+const CLASS_NAMES = 'cae_onnx.class_names';
+
+/** Metadata written into classifier.onnx: the encoder's, plus the class names in class-id order. */
+export function classifierMetadata(m: Manifest): Record<string, string> {
+  if (!m.task) throw new Error('not a fine-tuning manifest: no classes');
+  return {
+    ...encoderMetadata(m),
+    'cae_onnx.task': m.task.kind,
+    [CLASS_NAMES]: JSON.stringify(m.task.classNames),
+  };
+}
+
+/** Reads a classifier's metadata back; undefined when the model was not written by cae-onnx finetune. */
+export function readClassifierMetadata(model: onnx.IModelProto): ClassifierMetadata | undefined {
+  const encoder = readEncoderMetadata(model);
+  const names = (model.metadataProps ?? []).find((p) => p.key === CLASS_NAMES)?.value;
+  if (!encoder || !names) return undefined;
+  const classNames: unknown = JSON.parse(names);
+  if (!Array.isArray(classNames) || !classNames.every((n) => typeof n === 'string'))
+    throw new FileFormatError(`${CLASS_NAMES} in the model's metadata is not a list of names`);
+  return { ...encoder, classNames };
 }

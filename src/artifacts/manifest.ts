@@ -18,6 +18,8 @@ export interface TensorSpec {
 export interface ParamSpec extends TensorSpec {
   readonly trainable: boolean;
   readonly weightDecay: boolean;
+  /** Multiplier of the learning rate (fine-tuning's layer-wise decay); absent: 1. */
+  readonly lrScale?: number;
 }
 
 export interface GraphSpec {
@@ -50,7 +52,22 @@ export interface TokenizerSpec {
   readonly shift: number;
 }
 
-/** What `cae-onnx build` writes and every later command reads. */
+/** A fine-tuning build: a classifier over the encoder (`cae-onnx finetune`). */
+export interface ClassificationSpec {
+  readonly kind: 'classification';
+  readonly classes: number;
+  /** One name per class id. */
+  readonly classNames: readonly string[];
+  /** Layer-wise lr decay (1: none); each parameter's resulting scale is its `lrScale`. */
+  readonly layerDecay: number;
+  /** Where the encoder weights came from: a checkpoint or build folder, or 'random'. */
+  readonly initializedFrom: string;
+}
+
+/** Graphs of a build, by role. Pretraining has eval_step and encoder; fine-tuning has classifier. */
+export type GraphName = 'train_step' | 'grad_step' | 'eval_step' | 'encoder' | 'classifier';
+
+/** What `cae-onnx build` (or `finetune`) writes and every later command reads. */
 export interface Manifest {
   readonly format: number;
   readonly createdBy: string;
@@ -70,8 +87,11 @@ export interface Manifest {
   /** Tensors written to params.safetensors only so that PyTorch's reference model loads it strictly. */
   readonly referenceOnly: readonly string[];
   readonly optimizer: OptimizerSpec;
-  readonly graphs: Readonly<Record<'train_step' | 'grad_step' | 'eval_step' | 'encoder', GraphSpec>>;
+  readonly graphs: Readonly<Record<'train_step' | 'grad_step', GraphSpec>> &
+    Readonly<Partial<Record<Exclude<GraphName, 'train_step' | 'grad_step'>, GraphSpec>>>;
   readonly tokenizer?: TokenizerSpec;
+  /** Present in fine-tuning builds. */
+  readonly task?: ClassificationSpec;
 }
 
 export function writeManifest(dir: string, manifest: Manifest): void {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { CAE_ONNX_VERSION } from '../artifacts/version';
 import { Command } from 'commander';
 import { registerBuild } from './commands/build';
 import { registerExport } from './commands/export';
@@ -8,12 +9,14 @@ import { registerTrain } from './commands/train';
 import { registerInfo } from './commands/info';
 import { registerImport, registerImportTokenizer } from './commands/import';
 import { registerInspect } from './commands/inspect';
+import { registerFinetune } from './commands/finetune';
+import { registerPredict } from './commands/predict';
 import { runCommand } from './run-command';
 
 const program = new Command()
   .name('cae-onnx')
   .description('Context Autoencoder pretraining of vision encoders on ONNX Runtime')
-  .version('0.1.0')
+  .version(CAE_ONNX_VERSION)
   .showHelpAfterError();
 
 registerTrain(program);
@@ -25,6 +28,8 @@ registerInfo(program);
 registerInspect(program);
 registerImport(program);
 registerImportTokenizer(program);
+registerFinetune(program);
+registerPredict(program);
 
 // Output piped into a reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -45,3 +45,11 @@ export function numberIn(
 
 export const positiveNumber = numberIn(0, Infinity, { openMin: true });
 export const nonNegativeNumber = numberIn(0);
+
+/** "lo,hi" with 0 < lo <= hi <= 1 (RandomResizedCrop's area range). */
+export function scaleRange(value: string): [number, number] {
+  const parts = value.split(',').map(Number);
+  if (parts.length !== 2 || parts.some((x) => !(x > 0 && x <= 1)) || parts[0] > parts[1])
+    throw new InvalidArgumentError('must be "lo,hi" with 0 < lo <= hi <= 1');
+  return [parts[0], parts[1]];
+}

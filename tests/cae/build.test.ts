@@ -77,17 +77,17 @@ describe('buildArtifacts', () => {
         'exp_avg_sq.mask_token.next',
       ]),
     );
-    expect(manifest.graphs.encoder.inputs[0]).toEqual({
+    expect(manifest.graphs.encoder!.inputs[0]).toEqual({
       name: 'images',
       dtype: 'float32',
       shape: ['batch', 1, 28, 28],
     });
-    expect(manifest.graphs.encoder.outputs[0]).toEqual({
+    expect(manifest.graphs.encoder!.outputs[0]).toEqual({
       name: 'tokens',
       dtype: 'float32',
       shape: ['batch', 50, 64],
     });
-    expect(manifest.graphs.train_step.matmulFlops).toBeGreaterThan(2 * manifest.graphs.eval_step.matmulFlops);
+    expect(manifest.graphs.train_step.matmulFlops).toBeGreaterThan(2 * manifest.graphs.eval_step!.matmulFlops);
   });
 
   test('params.safetensors holds the reference state_dict: parameters, positions, alignment copy', () => {

@@ -161,6 +161,7 @@ test('the host AdamW (gradient accumulation) matches the same torch transcriptio
       expAvg: new Float32Array(n),
       expAvgSq: new Float32Array(n),
       weightDecay: shape.length > 1,
+      lrScale: 1,
     };
   });
   const ref = host.map((p) => ({

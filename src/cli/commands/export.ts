@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { readCheckpoint } from '../../runtime/train/checkpoint';
 import { exportEncoder } from '../../runtime/export-encoder';
+import { exportClassifier } from '../../runtime/finetune/export-classifier';
 import type { EpChoice } from '../../runtime/execution-providers';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
@@ -12,7 +13,7 @@ export function registerExport(program: Command): void {
   const command = program
     .command('export')
     .description(
-      'write the deployment encoder.onnx with trained weights, verified against the training graph',
+      'write the deployment encoder.onnx (or, for a fine-tuning run, classifier.onnx) with trained weights, verified against the training graph',
     )
     .requiredOption('--checkpoint <dir>', 'a checkpoint folder, or a run folder (its newest checkpoint)')
     .requiredOption('--out <file.onnx>', 'output model (weights over 1 GiB go to <file>.data)')
@@ -33,6 +34,15 @@ export function registerExport(program: Command): void {
       try {
         const ep = await startEp(flags.ep, (s) => process.stderr.write(`${s}\n`));
         const opset = flags.opset ?? DEFAULT_OPSET_FOR_EP[ep.name];
+        if (ckpt.manifest.task) {
+          const r = await exportClassifier(ckpt.manifest, ckpt.params, flags.out, opset, sessionFor(ep));
+          const c = ckpt.manifest.config;
+          process.stdout.write(
+            `wrote ${path.resolve(r.file)} (opset ${r.opset}, step ${ckpt.state.step}): images [batch, ${c.inChans}, ${c.imageSize}, ${c.imageSize}] ` +
+              `-> logits [batch, ${r.classes}]; matches the training graph to ${r.maxAbsDiff.toExponential(1)}\n`,
+          );
+          return;
+        }
         report = await exportEncoder(ckpt.manifest, ckpt.params, flags.out, opset, sessionFor(ep));
       } catch (e) {
         throw new UserError((e as Error).message);

@@ -14,6 +14,7 @@ const PARTS: [string, (name: string) => boolean][] = [
   ['regressor', (n) => n.startsWith('regresser.')],
   ['mask token', (n) => n === 'mask_token'],
   ['decoder', (n) => n.startsWith('decoder.')],
+  ['fc_norm and head', (n) => n.startsWith('fc_norm.') || n.startsWith('head.')],
 ];
 
 const count = (shape: readonly (number | string)[]) => shape.reduce<number>((a, d) => a * Number(d), 1);
@@ -32,17 +33,28 @@ export function formatManifest(m: Manifest, dir: string): string {
   const c = m.config;
   const trainable = m.params.filter((p) => p.trainable);
   const total = trainable.reduce((s, p) => s + count(p.shape), 0);
+  const t = m.task;
   const lines = [
-    `${c.preset}: ${c.imageSize}x${c.imageSize}x${c.inChans}, patch ${c.patchSize} -> ${m.grid.side}x${m.grid.side} = ${m.grid.numPatches} patches, ${m.grid.numMasked} masked (${c.maskKind})`,
-    `encoder ${c.embedDim}d x ${c.depth} blocks, ${c.numHeads} heads; regressor ${c.regressorDepth} / decoder ${c.decoderDepth} blocks at ${c.decoderEmbedDim}d, ${c.decoderNumHeads} heads`,
-    `target ${c.target}${c.target === 'tokens' ? ` (vocab ${c.vocabSize}${m.tokenizer ? `, tokenizer ${m.tokenizer.file}` : ''})` : c.normPixLoss ? ' (per-patch normalized)' : ''}; loss = rec + ${c.alignWeight} * align; batch ${c.batch}; drop path ${c.dropPathRate}`,
+    ...(t
+      ? [
+          `${c.preset} classifier: ${c.imageSize}x${c.imageSize}x${c.inChans}, patch ${c.patchSize} -> ${m.grid.numPatches} patches; ${t.classes} classes (${t.classNames.slice(0, 10).join(', ')}${t.classes > 10 ? ', ...' : ''})`,
+          `encoder ${c.embedDim}d x ${c.depth} blocks, ${c.numHeads} heads, mean-pooled patch tokens -> fc_norm -> head; from ${t.initializedFrom}`,
+          `loss soft-target cross-entropy; batch ${c.batch}; drop path ${c.dropPathRate}; layer-wise lr decay ${t.layerDecay}`,
+        ]
+      : [
+          `${c.preset}: ${c.imageSize}x${c.imageSize}x${c.inChans}, patch ${c.patchSize} -> ${m.grid.side}x${m.grid.side} = ${m.grid.numPatches} patches, ${m.grid.numMasked} masked (${c.maskKind})`,
+          `encoder ${c.embedDim}d x ${c.depth} blocks, ${c.numHeads} heads; regressor ${c.regressorDepth} / decoder ${c.decoderDepth} blocks at ${c.decoderEmbedDim}d, ${c.decoderNumHeads} heads`,
+          `target ${c.target}${c.target === 'tokens' ? ` (vocab ${c.vocabSize}${m.tokenizer ? `, tokenizer ${m.tokenizer.file}` : ''})` : c.normPixLoss ? ' (per-patch normalized)' : ''}; loss = rec + ${c.alignWeight} * align; batch ${c.batch}; drop path ${c.dropPathRate}`,
+        ]),
     `optimizer AdamW betas (${m.optimizer.beta1}, ${m.optimizer.beta2}), eps ${m.optimizer.eps}, weight decay ${m.optimizer.weightDecay}, clip ${m.optimizer.clipGradNorm ?? 'off'}`,
     `graphs at ONNX opset ${m.opset ?? 21}; encoder positions ${c.learnedPositions ? 'learned (encoder.pos_embed)' : 'fixed 2-D sin-cos'}`,
     '',
     `trainable parameters: ${total.toLocaleString('en-US')} (${millions(total)})`,
-    ...PARTS.map(([label, match]) => {
+    ...PARTS.flatMap(([label, match]) => {
       const n = trainable.filter((p) => match(p.name)).reduce((s, p) => s + count(p.shape), 0);
-      return `  ${label.padEnd(32)} ${n.toLocaleString('en-US').padStart(14)}`;
+      // A classifier has no regressor or decoder; a pretraining model no head.
+      const absent = t ? !label.startsWith('encoder') || label.includes('->') : label.includes('head');
+      return absent && n === 0 ? [] : [`  ${label.padEnd(32)} ${n.toLocaleString('en-US').padStart(14)}`];
     }),
     '',
     'graphs:',
@@ -59,13 +71,15 @@ export function formatManifest(m: Manifest, dir: string): string {
     );
   }
   const per = (flops: number) => gflops(flops / c.batch);
+  const { eval_step: evalStep, encoder, classifier } = m.graphs;
   lines.push(
     '',
     'matmul FLOPs per image:',
-    `  forward (eval_step)                 ${per(m.graphs.eval_step.matmulFlops)}`,
-    `  train step (fwd + bwd + target)     ${per(m.graphs.train_step.matmulFlops)}`,
-    `  deployed encoder, all patches       ${gflops(m.graphs.encoder.matmulFlops)}`,
-    `params.safetensors ${fileSize(dir, 'params.safetensors')} (${m.referenceOnly.length} extra tensors for strict loading into the PyTorch reference)`,
+    ...(evalStep ? [`  forward (eval_step)                 ${per(evalStep.matmulFlops)}`] : []),
+    `  train step (fwd + bwd${t ? '' : ' + target'})${t ? '         ' : ''}     ${per(m.graphs.train_step.matmulFlops)}`,
+    ...(encoder ? [`  deployed encoder, all patches       ${gflops(encoder.matmulFlops)}`] : []),
+    ...(classifier ? [`  classifier, one image               ${gflops(classifier.matmulFlops)}`] : []),
+    `params.safetensors ${fileSize(dir, 'params.safetensors')}${m.referenceOnly.length > 0 ? ` (${m.referenceOnly.length} extra tensors for strict loading into the PyTorch reference)` : ''}`,
   );
   return lines.join('\n');
 }

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { defaultNormalization } from '../../artifacts/build';
 import { readEncoderMetadata } from '../../artifacts/encoder-metadata';
 import { readModelFile } from '../../artifacts/onnx-file';
-import type { LoaderSource } from '../../runtime/data/types';
+import { parseDataArgument } from '../data-argument';
 import { extractFeatures, FeaturePool, FeatureSet } from '../../runtime/eval/features';
 import { knnClassify } from '../../runtime/eval/knn';
 import { attentiveProbe, linearProbe } from '../../runtime/eval/probes';
@@ -32,22 +33,6 @@ interface Flags {
   seed: number;
   out?: string;
   ep: EpChoice;
-}
-
-/**
- * A data argument: `mnist:train` / `mnist:test`, a folder of images (class subfolders), or an IDX image
- * file whose labels sit beside it (`*-images-idx3-ubyte[.gz]` -> `*-labels-idx1-ubyte[.gz]`).
- */
-export function parseDataArgument(value: string, flag: string): LoaderSource {
-  if (value === 'mnist:train' || value === 'mnist:test')
-    return { kind: 'mnist', split: value.slice(6) as 'train' | 'test' };
-  if (!fs.existsSync(value)) throw new UserError(`${flag} ${value} does not exist`);
-  if (fs.statSync(value).isDirectory()) return { kind: 'folder', dir: path.resolve(value) };
-  const labels = value.replace('images-idx3', 'labels-idx1');
-  if (labels === value || !fs.existsSync(labels)) {
-    throw new UserError(`${flag} ${value}: no labels file beside it (expected ${path.basename(labels)})`);
-  }
-  return { kind: 'idx', images: path.resolve(value), labels: path.resolve(labels) };
 }
 
 const samplesOf = (f: FeatureSet): Samples => ({
@@ -101,11 +86,7 @@ export function registerProbe(program: Command): void {
     const channels = Number(
       readModelFile(flags.encoder).graph?.input?.[0]?.type?.tensorType?.shape?.dim?.[1]?.dimValue ?? 3,
     );
-    const norm =
-      meta ??
-      (channels === 3
-        ? { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }
-        : { mean: [0.5], std: [0.5] });
+    const norm = meta ?? defaultNormalization(channels);
     const pool: FeaturePool = flags.mode === 'attentive' ? 'tokens' : flags.pool;
     const cacheDir = flags.cache ?? path.join(path.dirname(path.resolve(flags.encoder)), '.cae-features');
     const say = (s: string) => process.stderr.write(`${s}\n`);

@@ -7,6 +7,7 @@ import { readModelFile } from '../../artifacts/onnx-file';
 import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
+import { defaultAugment } from '../../runtime/data/augment-defaults';
 import type { LoaderOptions } from '../../runtime/data/loader';
 import {
   EpChoice,
@@ -18,7 +19,7 @@ import { addEpOption, startEp } from '../execution-provider-option';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
-import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../options';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, scaleRange } from '../options';
 import { progressLine } from '../progress-line';
 import { UserError } from '../run-command';
 
@@ -44,7 +45,7 @@ interface TrainFlags {
   ep: EpChoice;
   workers?: number;
   limit?: number;
-  cropScale?: string;
+  cropScale?: [number, number];
   flip?: boolean;
   augment: boolean;
   alignmentDropPath: boolean;
@@ -72,15 +73,6 @@ function dataSource(flags: TrainFlags): LoaderOptions['source'] {
     };
   }
   return { kind: 'mnist', split: 'train' };
-}
-
-function parseScale(v: string | undefined, fallback: [number, number]): [number, number] {
-  if (!v) return fallback;
-  const parts = v.split(',').map(Number);
-  if (parts.length !== 2 || parts.some((x) => !(x > 0 && x <= 1)) || parts[0] > parts[1]) {
-    throw new UserError(`--crop-scale must be "lo,hi" with 0 < lo <= hi <= 1, got ${v}`);
-  }
-  return [parts[0], parts[1]];
 }
 
 /** The weight file a checkpoint was imported from (cae-onnx import), if it was. */
@@ -174,7 +166,6 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
     for (const graph of ['train_step.onnx', 'grad_step.onnx']) readModelFile(path.join(buildDir, graph));
     if (manifest.config.precision === 'fp16' && flags.accumulate > 1)
       throw new UserError('fp16 builds train with the fused train_step only: drop --accumulate');
-    const small = manifest.config.preset.startsWith('cae-tiny');
     const warmupSteps = flags.warmupSteps ?? Math.max(1, Math.round(0.05 * flags.steps));
     runOptions = {
       buildDir: path.resolve(buildDir),
@@ -189,12 +180,10 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
       seed: flags.seed,
       accumulate: flags.accumulate,
       augment: flags.augment
-        ? {
-            // Digits: milder crops and no mirroring; photos: the paper's recipe.
-            scale: parseScale(flags.cropScale, small ? [0.35, 1] : [0.08, 1]),
-            ratio: [3 / 4, 4 / 3],
-            flip: flags.flip ?? source.kind === 'folder',
-          }
+        ? defaultAugment(manifest.config.preset, source.kind, {
+            scale: flags.cropScale,
+            flip: flags.flip,
+          })
         : false,
       alignmentDropPath: flags.alignmentDropPath,
       limit: flags.limit,
@@ -262,7 +251,11 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'ORT intra-op threads (default: all cores)', positiveInt)
     .option('--workers <n>', 'data-loading worker threads', nonNegativeInt)
     .option('--limit <n>', 'use only the first N images', positiveInt)
-    .option('--crop-scale <lo,hi>', 'RandomResizedCrop scale range (default 0.08,1; 0.35,1 for cae-tiny-*)')
+    .option(
+      '--crop-scale <lo,hi>',
+      'RandomResizedCrop scale range (default 0.08,1; 0.35,1 for cae-tiny-*)',
+      scaleRange,
+    )
     .option('--flip', 'random horizontal flips (default on for image folders, off for digits)')
     .option('--no-flip', 'no horizontal flips')
     .option('--no-augment', 'no random crops or flips')

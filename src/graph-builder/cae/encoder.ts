@@ -70,7 +70,14 @@ export function caeEncoder(c: CaeConfig, images: Tensor, visibleIndex?: Tensor, 
  * The encoder before its final norm (fine-tuning pools these tokens and normalizes them with its own
  * `fc_norm` instead). Same inputs as caeEncoder; returns [B, 1 + Nv, D].
  */
-export function encoderBlocks(c: CaeConfig, images: Tensor, visibleIndex?: Tensor, keep?: Tensor): Tensor {
+export function encoderBlocks(
+  c: CaeConfig,
+  images: Tensor,
+  visibleIndex?: Tensor,
+  keep?: Tensor,
+  /** Weight decay on cls_token: on in pretraining (the spec decays every tensor of rank > 1), off in fine-tuning. */
+  options: { decayClsToken?: boolean } = {},
+): Tensor {
   const g = images.graph;
   const { side } = gridOf(c);
   const numPatches = side * side;
@@ -84,7 +91,10 @@ export function encoderBlocks(c: CaeConfig, images: Tensor, visibleIndex?: Tenso
   // learned table its gradient needs no gather of its own).
   let tokens = op.add(patchEmbed(images, c), table); // [B, N, D]
   if (visibleIndex) tokens = takeRows(tokens, visibleIndex); // [B, Nv, D]
-  let cls = g.param('cls_token', [1, 1, c.embedDim], { init: TRUNC_NORMAL });
+  let cls = g.param('cls_token', [1, 1, c.embedDim], {
+    init: TRUNC_NORMAL,
+    weightDecay: options.decayClsToken ?? true,
+  });
   // CAE's cls has a zero position; a learned table has a cls row.
   if (learned) cls = op.add(cls, op.slice(learned, [0], [1], [1]));
   // expandAs keeps a dynamic batch dim dynamic.

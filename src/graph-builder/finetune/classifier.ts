@@ -26,7 +26,10 @@ const HEAD_INIT = { kind: 'normal', std: 0.02 * 0.001 } as const;
  */
 export function classifierLogits(c: CaeConfig, images: Tensor, classes: number, keep?: Tensor): Tensor {
   const g = images.graph;
-  const tokens = g.withScope('encoder', () => encoderBlocks(c, images, undefined, keep)); // [B, 1 + N, D]
+  // No weight decay on norms, biases, tokens and position tables (the reference's fine-tuning groups).
+  const tokens = g.withScope('encoder', () =>
+    encoderBlocks(c, images, undefined, keep, { decayClsToken: false }),
+  ); // [B, 1 + N, D]
   const n = tokens.shape[1] as number;
   const pooled = op.reduceMean(op.slice(tokens, [1], [n], [1]), [1]); // [B, D]
   const normed = g.withScope('fc_norm', () => layerNorm(pooled, c.eps));

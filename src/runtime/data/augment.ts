@@ -224,3 +224,10 @@ export function mapCoefficients(
 ): { a: Float64Array; b: Float64Array } {
   return { a: new Float64Array(channels).fill(scale / 255), b: new Float64Array(channels).fill(shift) };
 }
+
+/** Repeats a single mean / std value over the channels. */
+export function perChannel(values: readonly number[], channels: number, name: string): number[] {
+  if (values.length === channels) return [...values];
+  if (values.length === 1) return new Array<number>(channels).fill(values[0]);
+  throw new Error(`${name} must have 1 or ${channels} entries, got ${values.length}`);
+}

@@ -3,12 +3,15 @@ import {
   drawAugmentation,
   mapCoefficients,
   normalizeCoefficients,
+  perChannel,
   resizedCropBilinear,
   writeChw,
 } from './augment';
 import { readIdxDataset } from './idx';
 import { decodeResizedCrops, imageSize, ResizeView } from './image-folder';
+import type { Rng } from '../../random/rng';
 import { epochPermutation, sampleRng } from './order';
+import { randomErase } from './random-erasing';
 import type { BatchPayload, BuildSpec } from './types';
 
 /** Files decoded at once while building one batch. */
@@ -31,13 +34,6 @@ interface Outputs {
   readonly images: Float32Array;
   readonly labels: Int32Array;
   readonly tokenizerImages?: Float32Array;
-}
-
-/** Repeats a single mean / std value over the channels. */
-function perChannel(values: readonly number[], channels: number, name: string): number[] {
-  if (values.length === channels) return [...values];
-  if (values.length === 1) return new Array<number>(channels).fill(values[0]);
-  throw new Error(`${name} must have 1 or ${channels} entries, got ${values.length}`);
 }
 
 /**
@@ -116,13 +112,23 @@ export class BatchBuilder {
     return { ...out, skipped: skipped.sort() };
   }
 
+  /** Random erasing of sample k (after normalization, as timm), drawn from the sample's own generator. */
+  private erase(rng: Rng, images: Float32Array, k: number): void {
+    const { erase, channels, imageSize: s } = this.spec;
+    if (!erase) return;
+    const per = channels * s * s;
+    randomErase(rng, images.subarray(k * per, (k + 1) * per), [channels, s, s], erase);
+  }
+
   private memorySample(memory: MemoryImages, epoch: number, index: number, k: number, out: Outputs): void {
     const { data, rows, cols, labels } = memory;
     const { channels, imageSize: s, augment, tokenizer } = this.spec;
     const image = data.subarray(index * rows * cols, (index + 1) * rows * cols);
-    const draw = drawAugmentation(sampleRng(this.spec.seed, epoch, index), cols, rows, augment);
+    const rng = sampleRng(this.spec.seed, epoch, index);
+    const draw = drawAugmentation(rng, cols, rows, augment);
     const pixels = resizedCropBilinear(image, cols, rows, 1, draw.crop, s);
     writeChw(pixels, s, 1, channels, draw.flip, this.norm.a, this.norm.b, out.images, k * channels * s * s);
+    this.erase(rng, out.images, k);
     if (tokenizer && out.tokenizerImages && this.tokMap) {
       const t = tokenizer.size;
       const tok = resizedCropBilinear(image, cols, rows, 1, draw.crop, t);
@@ -179,7 +185,8 @@ export class BatchBuilder {
     const { channels, imageSize: s, augment, tokenizer } = this.spec;
     const input = await fsp.readFile(file);
     const { width, height } = await imageSize(input);
-    const draw = drawAugmentation(sampleRng(this.spec.seed, epoch, index), width, height, augment);
+    const rng = sampleRng(this.spec.seed, epoch, index);
+    const draw = drawAugmentation(rng, width, height, augment);
     const views: ResizeView[] = [{ size: s, kernel: 'cubic' }];
     if (tokenizer) views.push({ size: tokenizer.size, kernel: 'lanczos3' });
     const [pixels, tok] = await decodeResizedCrops(input, draw.crop, channels, views);
@@ -195,6 +202,7 @@ export class BatchBuilder {
       out.images,
       k * channels * s * s,
     );
+    this.erase(rng, out.images, k);
     if (tokenizer && tok && out.tokenizerImages && this.tokMap) {
       const t = tokenizer.size;
       writeChw(

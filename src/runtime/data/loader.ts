@@ -193,6 +193,7 @@ function resolveSpec(o: LoaderOptions): BuildSpec {
     mean: [...o.mean],
     std: [...o.std],
     tokenizer: o.tokenizer ? { ...o.tokenizer } : undefined,
+    erase: o.erase ? { ...o.erase } : undefined,
     limit: o.limit,
   };
   const src = o.source;

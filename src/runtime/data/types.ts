@@ -1,5 +1,6 @@
 import type { AugmentOptions } from './augment';
 import type { StreamPosition } from './order';
+import type { RandomErasingConfig } from './random-erasing';
 
 export type LoaderSource =
   | { readonly kind: 'idx'; readonly images: string; readonly labels?: string }
@@ -26,6 +27,8 @@ export interface LoaderOptions {
   readonly mean: readonly number[];
   readonly std: readonly number[];
   readonly tokenizer?: TokenizerView;
+  /** Random erasing of each (normalized) image, fine-tuning's last augmentation. */
+  readonly erase?: RandomErasingConfig;
   /** Worker threads; default min(2, cpus), or 0 under jest. 0 = decode in this thread. */
   readonly workers?: number;
   /** Batches in flight, default 4. */
@@ -66,6 +69,7 @@ export interface BuildSpec {
   readonly mean: readonly number[];
   readonly std: readonly number[];
   readonly tokenizer?: TokenizerView;
+  readonly erase?: RandomErasingConfig;
   readonly limit?: number;
 }
 

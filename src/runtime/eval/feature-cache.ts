@@ -9,17 +9,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../artifacts/safetensors';
 import { tensorData } from '../../graph-builder/core/tensor-data';
+import type { ResolvedSource } from '../data/sample-reader';
 import type { FeatureSet } from './features';
 
 /** Bytes of the encoder file hashed into the key. */
 const HEAD_BYTES = 1 << 20;
 const FORMAT = 'cae-onnx-features';
 const VERSION = '1';
-
-/** A data source resolved to its files (sorted image files of a folder, or IDX files). */
-export type ResolvedSource =
-  | { readonly kind: 'idx'; readonly images: string; readonly labels?: string }
-  | { readonly kind: 'files'; readonly root: string; readonly files: readonly string[] };
 
 /** What the features depend on (besides the encoder's bytes, which `featureCacheKey` fingerprints). */
 export interface FeatureCacheInputs {

@@ -3,15 +3,11 @@
  * whole dataset: every sample once, in dataset order, resized without augmentation and normalized,
  * pooled to the cls token, the mean patch token or all tokens. Optionally cached on disk.
  */
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
 import { tensorData } from '../../graph-builder/core/tensor-data';
-import { normalizeCoefficients, resizedCropBilinear, writeChw } from '../data/augment';
-import { mnistPaths, readIdxDataset } from '../data/idx';
-import { decodeResizedCrop, imageSize, listImageFolder } from '../data/image-folder';
+import { openSampleReader, resolveSource, SampleBatch, SampleReader } from '../data/sample-reader';
 import type { LoaderSource } from '../data/types';
 import { ModelSession, SessionConfig } from '../session';
-import { featureCacheKey, loadCachedFeatures, ResolvedSource, saveCachedFeatures } from './feature-cache';
+import { featureCacheKey, loadCachedFeatures, saveCachedFeatures } from './feature-cache';
 
 export type FeaturePool = 'cls' | 'mean' | 'tokens';
 
@@ -54,152 +50,12 @@ export interface FeatureSet {
 }
 
 const DEFAULT_BATCH = 64;
-/** Image files decoded at once. */
-const FILE_CONCURRENCY = 8;
 const IMAGES = 'images';
 const TOKENS = 'tokens';
-
-/** A batch of decoded samples: the decodable ones of a range of the dataset, in order. */
-interface SampleBatch {
-  readonly images: Float32Array;
-  readonly labels: Int32Array;
-  readonly count: number;
-  readonly skipped: string[];
-}
-
-interface SampleReader {
-  /** Samples in the dataset (after the limit), skipped ones included. */
-  readonly total: number;
-  read(start: number, end: number): Promise<SampleBatch>;
-}
-
-interface ImageGeometry {
-  readonly channels: 1 | 3;
-  readonly size: number;
-  readonly a: ArrayLike<number>;
-  readonly b: ArrayLike<number>;
-}
 
 function checkInt(name: string, v: number, min: number): void {
   if (!(Number.isSafeInteger(v) && v >= min))
     throw new Error(`${name} must be an integer >= ${min}, got ${v}`);
-}
-
-function perChannel(values: readonly number[], channels: number, name: string): number[] {
-  if (values.length === channels) return [...values];
-  if (values.length === 1) return new Array<number>(channels).fill(values[0]);
-  throw new Error(`${name} must have 1 or ${channels} entries, got ${values.length}`);
-}
-
-/** A source resolved to files, with the labels of a folder's images. */
-interface Resolved {
-  readonly source: ResolvedSource;
-  /** Labels of the files of a folder source. */
-  readonly fileLabels: Int32Array | null;
-}
-
-/** The source with MNIST resolved to its IDX files and a folder to its sorted images (up to the limit). */
-function resolveSource(source: LoaderSource, limit: number | undefined): Resolved {
-  switch (source.kind) {
-    case 'mnist':
-      return { source: { kind: 'idx', ...mnistPaths(source.split) }, fileLabels: null };
-    case 'idx': {
-      const images = path.resolve(source.images);
-      const labels = source.labels === undefined ? undefined : path.resolve(source.labels);
-      return {
-        source: { kind: 'idx', images, ...(labels === undefined ? {} : { labels }) },
-        fileLabels: null,
-      };
-    }
-    case 'folder': {
-      const folder = listImageFolder(source.dir);
-      if (folder.files.length === 0)
-        throw new Error(`no images (.jpg, .jpeg, .png, .webp) under ${folder.root}`);
-      const n = Math.min(folder.files.length, limit ?? Infinity);
-      return {
-        source: { kind: 'files', root: folder.root, files: folder.files.slice(0, n) },
-        fileLabels: folder.labels.slice(0, n),
-      };
-    }
-    default:
-      throw new Error(`unknown source kind ${(source as { kind: unknown }).kind}`);
-  }
-}
-
-/** IDX images (uint8, any size) resized bilinearly (whole image) to size x size, in file order. */
-function idxReader(
-  images: string,
-  labels: string | undefined,
-  limit: number | undefined,
-  g: ImageGeometry,
-): SampleReader {
-  const ds = readIdxDataset(images, labels);
-  const { data, rows, cols } = ds.images;
-  const total = Math.min(ds.images.count, limit ?? Infinity);
-  const { channels, size } = g;
-  const crop = { top: 0, left: 0, height: rows, width: cols };
-  const plane = channels * size * size;
-  return {
-    total,
-    read: async (start, end) => {
-      const n = end - start;
-      const out = new Float32Array(n * plane);
-      const outLabels = new Int32Array(n);
-      for (let k = 0; k < n; k++) {
-        const i = start + k;
-        const image = data.subarray(i * rows * cols, (i + 1) * rows * cols);
-        const pixels = resizedCropBilinear(image, cols, rows, 1, crop, size);
-        writeChw(pixels, size, 1, channels, false, g.a, g.b, out, k * plane);
-        outLabels[k] = ds.labels ? ds.labels[i] : -1;
-      }
-      return { images: out, labels: outLabels, count: n, skipped: [] };
-    },
-  };
-}
-
-/** Image files decoded and resized (whole image, bicubic) to size x size, as the loader does without augmentation. */
-function filesReader(files: readonly string[], labels: Int32Array, g: ImageGeometry): SampleReader {
-  const { channels, size } = g;
-  const plane = channels * size * size;
-  const decode = async (file: string): Promise<Uint8Array | null> => {
-    try {
-      const input = await fsp.readFile(file);
-      const { width, height } = await imageSize(input);
-      return await decodeResizedCrop(input, { top: 0, left: 0, height, width }, size, channels, 'cubic');
-    } catch {
-      return null;
-    }
-  };
-  return {
-    total: files.length,
-    read: async (start, end) => {
-      const n = end - start;
-      const decoded: (Uint8Array | null)[] = new Array<Uint8Array | null>(n).fill(null);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < n) {
-          const k = next++;
-          decoded[k] = await decode(files[start + k]);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(FILE_CONCURRENCY, n) }, worker));
-      const ok = decoded.filter((d): d is Uint8Array => d !== null).length;
-      const out = new Float32Array(ok * plane);
-      const outLabels = new Int32Array(ok);
-      const skipped: string[] = [];
-      let m = 0;
-      for (let k = 0; k < n; k++) {
-        const pixels = decoded[k];
-        if (pixels === null) {
-          skipped.push(files[start + k]);
-          continue;
-        }
-        writeChw(pixels, size, channels, channels, false, g.a, g.b, out, m * plane);
-        outLabels[m++] = labels[start + k];
-      }
-      return { images: out, labels: outLabels, count: ok, skipped };
-    },
-  };
 }
 
 /** Channels and side of the encoder's `images` input ([batch, C, H, W], C 1 or 3, H = W static). */
@@ -264,7 +120,8 @@ export async function extractFeatures(options: FeatureOptions): Promise<FeatureS
   if (!['cls', 'mean', 'tokens'].includes(options.pool))
     throw new Error(`pool must be 'cls', 'mean' or 'tokens', got ${String(options.pool)}`);
 
-  const { source, fileLabels } = resolveSource(options.source, options.limit);
+  const resolved = resolveSource(options.source, options.limit);
+  const { source } = resolved;
 
   let cache: { dir: string; key: string; description: string } | null = null;
   if (options.cacheDir !== undefined) {
@@ -292,15 +149,11 @@ export async function extractFeatures(options: FeatureOptions): Promise<FeatureS
   try {
     const { channels, size } = encoderGeometry(session, options.encoder);
     const output = session.outputNames.includes(TOKENS) ? TOKENS : session.outputNames[0];
-    const norm = normalizeCoefficients(
-      perChannel(options.mean, channels, 'mean'),
-      perChannel(options.std, channels, 'std'),
+    const reader = openSampleReader(
+      resolved,
+      { channels, size, mean: options.mean, std: options.std },
+      options.limit,
     );
-    const geometry: ImageGeometry = { channels, size, a: norm.a, b: norm.b };
-    const reader =
-      source.kind === 'idx'
-        ? idxReader(source.images, source.labels, options.limit, geometry)
-        : filesReader(source.files, fileLabels ?? new Int32Array(source.files.length).fill(-1), geometry);
     const set = await extract(
       session,
       output,

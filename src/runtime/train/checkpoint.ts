@@ -11,8 +11,11 @@ const PARAMS = 'params.safetensors';
 const OPTIMIZER = 'optimizer.safetensors';
 const STATE = 'state.json';
 
+/** The options a checkpoint records: a training run's (RunOptions), or an import's record. */
+type RecordedOptions = Readonly<Record<string, unknown>>;
+
 /** Everything besides tensors that a resumed run needs to continue exactly. */
-export interface TrainState {
+export interface TrainState<Options extends object = RecordedOptions> {
   /** Updates completed. */
   readonly step: number;
   /** Where the data loader continues. */
@@ -20,17 +23,17 @@ export interface TrainState {
   readonly seed: number;
   readonly totalSteps: number;
   /** The run's options as given (for resume checks and the record). */
-  readonly options: Readonly<Record<string, unknown>>;
+  readonly options: Options;
   readonly elapsedSeconds: number;
   readonly lastLoss?: number;
 }
 
-export interface Checkpoint {
+export interface Checkpoint<Options extends object = RecordedOptions> {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly params: Map<string, TensorData>;
   readonly optimizer: Map<string, TensorData>;
-  readonly state: TrainState;
+  readonly state: TrainState<Options>;
 }
 
 const stepDir = (step: number) => `step-${String(step).padStart(8, '0')}`;
@@ -54,7 +57,7 @@ export function writeCheckpoint(
   manifest: Manifest,
   params: ReadonlyMap<string, TensorData>,
   optimizer: ReadonlyMap<string, TensorData>,
-  state: TrainState,
+  state: TrainState<object>,
   keep = 2,
 ): string {
   const root = path.join(runDir, CHECKPOINTS);
@@ -63,7 +66,9 @@ export function writeCheckpoint(
   const tmp = path.join(root, `.${stepDir(state.step)}.tmp-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
-  writeSafetensors(path.join(tmp, PARAMS), referenceStateDict(manifest.config, params), {
+  // Pretraining checkpoints also hold what the PyTorch reference's state_dict needs; classifiers hold ours.
+  const tensors = manifest.task ? params : referenceStateDict(manifest.config, params);
+  writeSafetensors(path.join(tmp, PARAMS), tensors, {
     format: 'cae-onnx',
     step: String(state.step),
   });
@@ -100,12 +105,17 @@ export function resolveCheckpoint(dirOrRun: string): string {
   return all[all.length - 1];
 }
 
-/** A checkpoint's state.json alone (no tensors). */
-export function readTrainState(checkpoint: string): TrainState {
-  return JSON.parse(fs.readFileSync(path.join(checkpoint, STATE), 'utf8')) as TrainState;
+/** A checkpoint's state.json alone (no tensors); `Options` is what the caller knows the run recorded. */
+export function readTrainState<Options extends object = RecordedOptions>(
+  checkpoint: string,
+): TrainState<Options> {
+  const state: TrainState<Options> = JSON.parse(fs.readFileSync(path.join(checkpoint, STATE), 'utf8'));
+  return state;
 }
 
-export function readCheckpoint(dirOrRun: string): Checkpoint {
+export function readCheckpoint<Options extends object = RecordedOptions>(
+  dirOrRun: string,
+): Checkpoint<Options> {
   const dir = resolveCheckpoint(dirOrRun);
   const manifest = readManifest(dir);
   const names = new Set(manifest.params.map((p) => p.name));
@@ -114,7 +124,7 @@ export function readCheckpoint(dirOrRun: string): Checkpoint {
   if (missing.length > 0)
     throw new Error(`${dir}/${PARAMS} lacks ${missing.length} parameters, e.g. ${missing[0]}`);
   const optimizer = readSafetensors(path.join(dir, OPTIMIZER)).tensors;
-  const state = readTrainState(dir);
+  const state = readTrainState<Options>(dir);
   return { dir, manifest, params, optimizer, state };
 }
 

@@ -7,6 +7,8 @@ export interface HostParam {
   readonly expAvg: Float32Array;
   readonly expAvgSq: Float32Array;
   readonly weightDecay: boolean;
+  /** Multiplier of the learning rate (layer-wise decay), as the train_step graph applies it. */
+  readonly lrScale: number;
 }
 
 /**
@@ -25,10 +27,11 @@ export function hostAdamWStep(
   const norm = Math.sqrt(sq);
   const coef = spec.clipGradNorm === undefined ? 1 : Math.min(spec.clipGradNorm / (norm + 1e-6), 1);
   const { beta1, beta2, eps, weightDecay } = spec;
-  const stepSize = lr / (1 - beta1 ** step);
   const invSqrtBc2 = 1 / Math.sqrt(1 - beta2 ** step);
   for (const p of params) {
-    const decay = p.weightDecay ? 1 - lr * weightDecay : 1;
+    const paramLr = lr * p.lrScale;
+    const stepSize = paramLr / (1 - beta1 ** step);
+    const decay = p.weightDecay ? 1 - paramLr * weightDecay : 1;
     const { value, grad, expAvg, expAvgSq } = p;
     for (let i = 0; i < value.length; i++) {
       const g = grad[i] * coef;

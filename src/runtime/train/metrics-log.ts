@@ -4,8 +4,6 @@ export interface StepMetrics {
   readonly step: number;
   readonly epoch: number;
   readonly loss: number;
-  readonly loss_rec: number;
-  readonly loss_align: number;
   readonly grad_norm: number;
   /** fp16 builds: the dynamic loss scale of the step. */
   readonly loss_scale?: number;
@@ -13,6 +11,11 @@ export interface StepMetrics {
   readonly step_seconds: number;
   readonly images_per_second: number;
   readonly time: string;
+  /**
+   * The task's own numbers: loss_rec and loss_align every step (pretraining); val_top1 and val_loss
+   * where a validation ran (fine-tuning, at each epoch's end).
+   */
+  readonly [term: string]: number | string | undefined;
 }
 
 /**

@@ -14,8 +14,8 @@ export interface ProgressLine {
   readonly step: number;
   readonly total: number;
   readonly loss: number;
-  readonly lossRec: number;
-  readonly lossAlign: number;
+  /** The loss's parts, shown as (rec 0.1, align 0.2) for loss_rec, loss_align. */
+  readonly terms?: Readonly<Record<string, number>>;
   readonly lr: number;
   readonly secondsPerStep: number;
   readonly imagesPerSecond: number;
@@ -29,12 +29,17 @@ export function formatProgress(p: ProgressLine, width = 20): string {
   const done = Math.round((width * p.step) / p.total);
   const bar = `${'#'.repeat(done)}${'.'.repeat(width - done)}`;
   const pct = ((100 * p.step) / p.total).toFixed(0).padStart(3);
+  const terms = Object.entries(p.terms ?? {});
+  const parts =
+    terms.length === 0
+      ? ''
+      : ` (${terms.map(([name, v]) => `${name.replace(/^loss_/, '')} ${v.toFixed(4)}`).join(', ')})`;
   const flops =
     p.gflops === undefined
       ? ''
       : ` | ${p.gflops.toFixed(1)} GFLOP/s${p.mfu === undefined ? '' : ` MFU ${(100 * p.mfu).toFixed(0)}%`}`;
   return (
-    `step ${p.step}/${p.total} [${bar}] ${pct}% | loss ${p.loss.toFixed(4)} (rec ${p.lossRec.toFixed(4)}, align ${p.lossAlign.toFixed(4)})` +
+    `step ${p.step}/${p.total} [${bar}] ${pct}% | loss ${p.loss.toFixed(4)}${parts}` +
     ` | lr ${p.lr.toExponential(2)} | ${p.secondsPerStep.toFixed(3)} s/step | ${p.imagesPerSecond.toFixed(0)} img/s${flops} | ETA ${formatDuration(p.etaSeconds)}`
   );
 }

@@ -21,12 +21,14 @@ import { kernelTableWarning } from '../placement/audit';
 import { ModelSession, SessionConfig } from '../session';
 import { readCheckpoint, TrainState, writeCheckpoint } from './checkpoint';
 import { hostAdamWStep, HostParam } from './host-adamw';
-import { renderLossCurve } from './loss-curve';
+import { classificationTask, FinetuneRunOptions } from '../finetune/classification-task';
+import { caePretrainingTask } from './cae-task';
+import { CURVE_FILE, renderCurves } from './loss-curve';
 import { MetricsLog, readMetrics } from './metrics-log';
 import { formatProgress } from './progress';
 import { learningRate, LrSchedule } from './schedule';
 import { StepSession, TRAIN_SESSION_DEFAULTS, stepScalars } from './step-session';
-import { stepInputs, stepRng } from './step-inputs';
+import { stepRng } from './step-inputs';
 
 /** What a run is: saved in every checkpoint so that --resume continues the same run exactly. */
 export interface RunOptions {
@@ -44,6 +46,8 @@ export interface RunOptions {
   readonly limit?: number;
   readonly checkpointEvery: number;
   readonly threads?: number;
+  /** Fine-tuning builds: validation, mixup and random erasing. */
+  readonly finetune?: FinetuneRunOptions;
 }
 
 export interface TrainOptions {
@@ -75,20 +79,25 @@ export class NonFiniteLossError extends Error {
 }
 
 const BUILD = 'build';
-const GRAPH_FILES = ['train_step.onnx', 'grad_step.onnx', 'eval_step.onnx', TOKENIZER_FILE];
 
-/** Copies a build's graphs and manifest into the run, so the run does not depend on the build folder. */
+/**
+ * Copies the graphs a run uses (all but the deployment encoder, which has initial weights) and the
+ * manifest into the run, so the run does not depend on the build folder.
+ */
 function adoptBuild(buildDir: string, runDir: string): void {
   const target = path.join(runDir, BUILD);
   if (path.resolve(buildDir) === path.resolve(target)) return;
   fs.mkdirSync(target, { recursive: true });
-  for (const f of GRAPH_FILES) {
+  const manifest = readManifest(buildDir);
+  const used = Object.entries(manifest.graphs).filter(([role]) => role !== 'encoder');
+  const files = [...used.map(([, g]) => g.file), ...(manifest.tokenizer ? [TOKENIZER_FILE] : [])];
+  for (const f of files) {
     for (const file of [f, `${f}.data`]) {
       const src = path.join(buildDir, file);
       if (fs.existsSync(src)) fs.copyFileSync(src, path.join(target, file));
     }
   }
-  writeManifest(target, readManifest(buildDir));
+  writeManifest(target, manifest);
 }
 
 interface Start {
@@ -103,8 +112,8 @@ interface Start {
 
 function startOf(o: TrainOptions): Start {
   if (o.resume) {
-    const ckpt = readCheckpoint(o.runDir);
-    const run = ckpt.state.options as unknown as RunOptions;
+    const ckpt = readCheckpoint<RunOptions>(o.runDir);
+    const run = ckpt.state.options;
     return {
       manifest: ckpt.manifest,
       run,
@@ -147,10 +156,20 @@ async function providerForRun(o: TrainOptions, manifest: Manifest, trainStep: st
   return ep;
 }
 
+/** The run's task: CAE pretraining, or fine-tuning a classifier (a build with `task`). */
+function taskFor(manifest: Manifest, run: RunOptions, buildDir: string, session: SessionConfig) {
+  if (!manifest.task) {
+    return caePretrainingTask(manifest, buildDir, { alignmentDropPath: run.alignmentDropPath, session });
+  }
+  if (!run.finetune) throw new Error(`${buildDir} is a fine-tuning build: run it with cae-onnx finetune`);
+  return classificationTask(manifest, buildDir, { finetune: run.finetune, totalSteps: run.steps, session });
+}
+
 /**
- * The training loop: data on worker threads, masks and drop path drawn per step from (seed, step),
- * the fused train_step (or grad_step + host AdamW when accumulating), a status line and metrics.jsonl,
- * atomic checkpoints every N steps, on SIGINT/SIGTERM and at the end, a loss curve PNG.
+ * The training loop: data on worker threads, the task's inputs (masks and drop path, or mixup) drawn
+ * per step from (seed, step), the fused train_step (or grad_step + host AdamW when accumulating), a
+ * status line and metrics.jsonl, the task's evaluations, atomic checkpoints every N steps, on
+ * SIGINT/SIGTERM and at the end, a curve PNG.
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   fs.mkdirSync(o.runDir, { recursive: true });
@@ -169,6 +188,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     threads: run.threads,
     executionProviders: providerConfig(ep.name),
   };
+  const task = await taskFor(manifest, run, buildDir, sessionConfig);
 
   const loader = await BatchLoader.open({
     source: run.data,
@@ -184,16 +204,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       scale: manifest.tokenizer.scale,
       shift: manifest.tokenizer.shift,
     },
+    ...task.loader,
     // In-memory digits need one worker; more only compete with ORT's threads (1.8x slower steps
     // with 2 workers on 2 cores, bench/train-overhead.ts). Image folders are decode-bound.
     workers: o.workers ?? (run.data.kind === 'folder' ? undefined : 1),
     start: s.data,
     limit: run.limit,
+  }).catch(async (e: unknown) => {
+    await task.release();
+    throw e;
   });
   o.say(`data: ${loader.size} images, ${loader.batchesPerEpoch} batches of ${c.batch} per epoch`);
-  const tokenizer = manifest.tokenizer
-    ? await ModelSession.create(path.join(buildDir, TOKENIZER_FILE), sessionConfig)
-    : undefined;
 
   const initial = new Map<string, TensorData>([...s.params, ...s.optimizer]);
   const fused = run.accumulate <= 1;
@@ -250,12 +271,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
   const save = async () => {
     metrics.flush();
-    const state: TrainState = {
+    const state: TrainState<RunOptions> = {
       step,
       data,
       seed: run.seed,
       totalSteps: run.steps,
-      options: run as unknown as Record<string, unknown>,
+      options: run,
       elapsedSeconds: s.elapsed + (performance.now() - started) / 1000,
       lastLoss,
     };
@@ -269,30 +290,29 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const lr = learningRate(run.schedule, next);
       const rng = stepRng(run.seed, next);
       const t0 = performance.now();
-      let terms: { loss: number; rec: number; align: number; gradNorm: number; lossScale?: number };
+      let loss: number;
+      const terms: Record<string, number> = {};
+      let gradNorm: number;
+      let lossScale: number | undefined;
       let epoch = data.epoch;
       /** The next batch's feeds; moves the data position. */
       const nextFeeds = async () => {
         const batch = await loader.next();
         epoch = batch.epoch;
         data = batch.next;
-        return stepInputs(manifest, batch, rng, { alignmentDropPath: run.alignmentDropPath, tokenizer });
+        return task.feeds(batch, rng);
       };
       if (fused) {
         const feeds = await nextFeeds();
         const out = await stepSession!.run({ ...feeds, ...stepScalars(lr, next) });
-        terms = {
-          loss: num(out.loss),
-          rec: num(out.loss_rec),
-          align: num(out.loss_align),
-          gradNorm: num(out.grad_norm),
-          lossScale: out.loss_scale ? num(out.loss_scale) : undefined,
-        };
+        loss = num(out.loss);
+        for (const t of task.terms) terms[t] = num(out[t]);
+        gradNorm = num(out.grad_norm);
+        lossScale = out.loss_scale ? num(out.loss_scale) : undefined;
       } else {
         for (const h of host) h.grad.fill(0);
-        let loss = 0;
-        let rec = 0;
-        let align = 0;
+        loss = 0;
+        for (const t of task.terms) terms[t] = 0;
         const paramFeeds = Object.fromEntries(
           host.map((h) => [h.name, tensorData('float32', shapeOf(manifest, h.name), h.value)]),
         );
@@ -304,30 +324,30 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             for (let i = 0; i < g.length; i++) h.grad[i] += g[i] / run.accumulate;
           }
           loss += num(out.loss) / run.accumulate;
-          rec += num(out.loss_rec) / run.accumulate;
-          align += num(out.loss_align) / run.accumulate;
+          for (const t of task.terms) terms[t] += num(out[t]) / run.accumulate;
         }
         if (!Number.isFinite(loss)) throw nonFinite(next, lr, lastCheckpoint);
-        const gradNorm = hostAdamWStep(host, manifest.optimizer, lr, next);
-        terms = { loss, rec, align, gradNorm };
+        gradNorm = hostAdamWStep(host, manifest.optimizer, lr, next);
       }
-      if (!Number.isFinite(terms.loss)) throw nonFinite(next, lr, lastCheckpoint);
+      if (!Number.isFinite(loss)) throw nonFinite(next, lr, lastCheckpoint);
       step = next;
-      lastLoss = terms.loss;
-      losses.push(terms.loss);
+      lastLoss = loss;
+      losses.push(loss);
       const seconds = (performance.now() - t0) / 1000;
+      const evaluation = await task.evaluate?.(step, async () => (await snapshot())[0]);
+      if (evaluation) o.say(task.describe?.(step, evaluation) ?? JSON.stringify(evaluation));
       metrics.add({
         step,
         epoch,
-        loss: terms.loss,
-        loss_rec: terms.rec,
-        loss_align: terms.align,
-        grad_norm: terms.gradNorm,
-        ...(terms.lossScale !== undefined ? { loss_scale: terms.lossScale } : {}),
+        loss,
+        ...terms,
+        grad_norm: gradNorm,
+        ...(lossScale !== undefined ? { loss_scale: lossScale } : {}),
         lr,
         step_seconds: seconds,
         images_per_second: (c.batch * run.accumulate) / seconds,
         time: new Date().toISOString(),
+        ...evaluation,
       });
       windowSteps++;
       if (step % o.logEvery === 0 || step === run.steps) {
@@ -337,9 +357,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           formatProgress({
             step,
             total: run.steps,
-            loss: terms.loss,
-            lossRec: terms.rec,
-            lossAlign: terms.align,
+            loss,
+            terms,
             lr,
             secondsPerStep: perStep,
             imagesPerSecond: (c.batch * run.accumulate) / perStep,
@@ -364,14 +383,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await loader.close();
     await stepSession?.release();
     await gradSession?.release();
-    await tokenizer?.release();
+    await task.release();
   }
-  const all = readMetrics(metrics.file);
-  await renderLossCurve(
-    all.map((m) => m.step),
-    all.map((m) => m.loss),
-    path.join(o.runDir, 'loss.png'),
-  );
+  await renderCurves(readMetrics(metrics.file), task.curves, path.join(o.runDir, CURVE_FILE));
   const stats = loader.stats();
   if (stats.skipped > 0) {
     o.say(
@@ -419,6 +433,7 @@ function hostParams(manifest: Manifest, initial: ReadonlyMap<string, TensorData>
         expAvg: state('exp_avg'),
         expAvgSq: state('exp_avg_sq'),
         weightDecay: p.weightDecay,
+        lrScale: p.lrScale ?? 1,
       };
     });
 }

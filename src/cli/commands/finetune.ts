@@ -1,0 +1,360 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { buildFinetuneArtifacts } from '../../artifacts/finetune-build';
+import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
+import { defaultAugment } from '../../runtime/data/augment-defaults';
+import { datasetLabels } from '../../runtime/data/dataset-labels';
+import { MIXUP_DEFAULTS } from '../../runtime/data/mixup';
+import { RANDOM_ERASING_DEFAULTS } from '../../runtime/data/random-erasing';
+import type { LoaderSource } from '../../runtime/data/types';
+import { EpChoice, ExecutionProviderError, ResolvedEp } from '../../runtime/execution-providers';
+import { exportClassifier } from '../../runtime/finetune/export-classifier';
+import { finetuneSource } from '../../runtime/finetune/finetune-source';
+import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
+import { listCheckpoints, readCheckpoint } from '../../runtime/train/checkpoint';
+import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
+import { parseDataArgument } from '../data-argument';
+import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
+import {
+  nonNegativeInt,
+  nonNegativeNumber,
+  numberIn,
+  positiveInt,
+  positiveNumber,
+  scaleRange,
+} from '../options';
+import { progressLine } from '../progress-line';
+import { UserError } from '../run-command';
+
+interface FinetuneFlags {
+  from?: string;
+  preset?: string;
+  data?: string;
+  val?: string;
+  classNames?: string;
+  out?: string;
+  resume?: string;
+  force?: boolean;
+  epochs: number;
+  batch?: number;
+  accumulate: number;
+  lr?: number;
+  minLr: number;
+  warmupEpochs?: number;
+  layerDecay?: number;
+  weightDecay: number;
+  dropPath: number;
+  smoothing: number;
+  mixup: number;
+  cutmix: number;
+  mixupProb: number;
+  mixupSwitchProb: number;
+  reprob: number;
+  cropScale?: [number, number];
+  flip?: boolean;
+  augment: boolean;
+  seed: number;
+  checkpointEvery?: number;
+  logEvery: number;
+  threads?: number;
+  workers?: number;
+  limit?: number;
+  valLimit?: number;
+  opset?: number;
+  ep: EpChoice;
+}
+
+/** The reference's fine-tuning lr: 8e-3 for a total batch of 4096 (cae_base_finetune.sh), scaled linearly. */
+const REFERENCE_LR = { lr: 8e-3, batch: 4096 };
+/** The cae-tiny presets: a short schedule on small data needs a larger step (Fashion-MNIST: README). */
+const TINY_LR = 2e-3;
+
+function defaultLr(preset: string, totalBatch: number): number {
+  return preset.startsWith('cae-tiny') ? TINY_LR : (REFERENCE_LR.lr * totalBatch) / REFERENCE_LR.batch;
+}
+
+/** Layer decay: 0.65 (ViT-B and smaller), 0.75 for ViT-L, as the reference's scripts. */
+const defaultLayerDecay = (preset: string) => (preset.includes('large') ? 0.75 : 0.65);
+
+/** Class names: --class-names (a comma list or a file with one per line), else the data's, else the ids. */
+function classNamesFor(
+  flag: string | undefined,
+  fromData: readonly string[] | undefined,
+  labels: Int32Array,
+) {
+  const classes = labels.reduce((m, l) => Math.max(m, l), -1) + 1;
+  if (flag !== undefined) {
+    const names = fs.existsSync(flag)
+      ? fs
+          .readFileSync(flag, 'utf8')
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter((l) => l !== '')
+      : flag.split(',').map((n) => n.trim());
+    if (names.length < classes)
+      throw new UserError(`--class-names names ${names.length} classes; the labels go up to ${classes - 1}`);
+    return names;
+  }
+  return fromData ? [...fromData] : Array.from({ length: classes }, (_, i) => String(i));
+}
+
+function labelsOf(source: LoaderSource, flag: string, limit?: number) {
+  try {
+    return datasetLabels(source, limit);
+  } catch (e) {
+    throw new UserError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
+/** Makes the fine-tuning build and the run's options for a new run. */
+function newRun(flags: FinetuneFlags, runDir: string, ep: ResolvedEp, say: (s: string) => void): RunOptions {
+  if (!flags.data || !flags.val) throw new UserError('a new fine-tuning run needs --data and --val');
+  if (!flags.from && !flags.preset)
+    throw new UserError('give --from (a pretrained run) or --preset (random init)');
+  const data = parseDataArgument(flags.data, '--data');
+  const val = parseDataArgument(flags.val, '--val');
+  const train = labelsOf(data, '--data', flags.limit);
+  const valLabels = labelsOf(val, '--val', flags.valLimit);
+  const classNames = classNamesFor(flags.classNames, train.classNames, train.labels);
+  if (
+    train.classNames &&
+    valLabels.classNames &&
+    train.classNames.join('/') !== valLabels.classNames.join('/')
+  ) {
+    throw new UserError(
+      `--val has classes ${valLabels.classNames.join(', ')}; --data has ${train.classNames.join(', ')}`,
+    );
+  }
+  const source = finetuneSource(flags.from, flags.preset);
+  const config = {
+    ...source.config,
+    batch: flags.batch ?? source.config.batch,
+    dropPathRate: flags.dropPath,
+    precision: 'fp32' as const,
+  };
+  const batchesPerEpoch = Math.floor(train.labels.length / config.batch);
+  const stepsPerEpoch = Math.floor(batchesPerEpoch / flags.accumulate);
+  if (stepsPerEpoch < 1) {
+    throw new UserError(
+      `--data has ${train.labels.length} images: not one update of ${config.batch} x ${flags.accumulate}`,
+    );
+  }
+  const steps = flags.epochs * stepsPerEpoch;
+  const layerDecay = flags.layerDecay ?? defaultLayerDecay(config.preset);
+  say(
+    `fine-tuning ${config.preset} from ${source.description}: ${classNames.length} classes, ` +
+      `${flags.epochs} epochs of ${stepsPerEpoch} updates (batch ${config.batch * flags.accumulate}), layer decay ${layerDecay}`,
+  );
+  const buildDir = path.join(runDir, 'build');
+  buildFinetuneArtifacts({
+    outDir: buildDir,
+    config,
+    classNames,
+    layerDecay,
+    optimizer: { ...ADAMW_DEFAULTS, weightDecay: flags.weightDecay },
+    normalization: source.normalization,
+    seed: flags.seed,
+    encoder: source.encoder,
+    initializedFrom: source.description,
+    opset: flags.opset ?? DEFAULT_OPSET_FOR_EP[ep.name],
+  });
+  const warmupEpochs = flags.warmupEpochs ?? 0.05 * flags.epochs;
+  return {
+    buildDir: path.resolve(buildDir),
+    data,
+    steps,
+    schedule: {
+      baseLr: flags.lr ?? defaultLr(config.preset, config.batch * flags.accumulate),
+      minLr: flags.minLr,
+      warmupSteps: Math.round(warmupEpochs * stepsPerEpoch),
+      totalSteps: steps,
+    },
+    seed: flags.seed,
+    accumulate: flags.accumulate,
+    augment: flags.augment
+      ? defaultAugment(config.preset, data.kind, { scale: flags.cropScale, flip: flags.flip })
+      : false,
+    alignmentDropPath: false,
+    limit: flags.limit,
+    checkpointEvery: flags.checkpointEvery ?? stepsPerEpoch,
+    threads: flags.threads,
+    finetune: {
+      val,
+      valLimit: flags.valLimit,
+      evalEvery: stepsPerEpoch,
+      mixup: {
+        mixupAlpha: flags.mixup,
+        cutmixAlpha: flags.cutmix,
+        prob: flags.mixupProb,
+        switchProb: flags.mixupSwitchProb,
+        labelSmoothing: flags.smoothing,
+      },
+      erase: flags.reprob > 0 ? { ...RANDOM_ERASING_DEFAULTS, prob: flags.reprob } : false,
+    },
+  };
+}
+
+const isEmptyOrMissing = (dir: string) => !fs.existsSync(dir) || fs.readdirSync(dir).length === 0;
+
+async function run(flags: FinetuneFlags): Promise<void> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const ep = await startEp(flags.ep, say);
+  let runDir: string;
+  let runOptions: RunOptions | undefined;
+  let created = false;
+  if (flags.resume) {
+    if (listCheckpoints(flags.resume).length === 0)
+      throw new UserError(`--resume ${flags.resume}: no checkpoint there to resume from`);
+    runDir = flags.resume;
+    say(`resuming ${runDir} from ${path.basename(listCheckpoints(runDir).at(-1)!)}`);
+  } else {
+    runDir =
+      flags.out ??
+      path.join('runs', `${path.basename(path.resolve(flags.from ?? flags.preset ?? 'model'))}-finetune`);
+    if (listCheckpoints(runDir).length > 0 && !flags.force) {
+      throw new UserError(
+        `${runDir} already holds a run: continue it with --resume ${runDir}, or pass --force to start over`,
+      );
+    }
+    if (flags.force) fs.rmSync(runDir, { recursive: true, force: true });
+    created = isEmptyOrMissing(runDir);
+    try {
+      runOptions = newRun(flags, runDir, ep, say);
+    } catch (e) {
+      if (created) fs.rmSync(runDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  const progress = progressLine();
+  let result;
+  try {
+    result = await train({
+      runDir,
+      run: runOptions,
+      resume: !!flags.resume,
+      ep,
+      workers: flags.workers,
+      logEvery: flags.logEvery,
+      say: (line) => {
+        progress.end();
+        say(line);
+      },
+      status: progress.update,
+    });
+  } catch (e) {
+    progress.end();
+    if (created && listCheckpoints(runDir).length === 0) fs.rmSync(runDir, { recursive: true, force: true });
+    if (e instanceof NonFiniteLossError || e instanceof ExecutionProviderError) {
+      process.stderr.write(`cae-onnx: ${e.message}\n`);
+      process.exit(3);
+    }
+    throw e;
+  }
+  progress.end();
+  say(`checkpoint: ${result.checkpoint ?? '(none)'}`);
+  say(`metrics: ${path.join(runDir, 'metrics.jsonl')}, curves: ${path.join(runDir, 'loss.png')}`);
+  if (result.interrupted) {
+    say(`stopped at step ${result.lastStep}; continue with: cae-onnx finetune --resume ${runDir}`);
+    process.exit(130);
+  }
+  const ckpt = readCheckpoint(runDir);
+  const file = path.join(runDir, 'classifier.onnx');
+  const report = await exportClassifier(
+    ckpt.manifest,
+    ckpt.params,
+    file,
+    ckpt.manifest.opset ?? DEFAULT_OPSET_FOR_EP[ep.name],
+    sessionFor(ep),
+  );
+  const last = [...fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n')]
+    .map((l) => JSON.parse(l) as Record<string, number>)
+    .filter((m) => typeof m.val_top1 === 'number')
+    .at(-1);
+  process.stdout.write(
+    `${last ? `validation top-1 ${(100 * last.val_top1).toFixed(2)}% after ${result.lastStep} steps; ` : ''}` +
+      `wrote ${path.resolve(file)} (${report.classes} classes; matches the training graph to ${report.maxAbsDiff.toExponential(1)}). ` +
+      `Try: cae-onnx predict --model ${file} IMAGE...\n`,
+  );
+}
+
+export function registerFinetune(program: Command): void {
+  const command = program
+    .command('finetune')
+    .description(
+      "fine-tune a pretrained encoder as a classifier (the reference's recipe) and export classifier.onnx",
+    )
+    .option('--from <dir>', 'pretraining run, checkpoint, import folder, or build folder (its random init)')
+    .option('--preset <name>', 'start from a randomly initialized preset instead of --from')
+    .option(
+      '--data <train>',
+      'labeled training data: folder with class subfolders, IDX images (labels beside), mnist:train',
+    )
+    .option('--val <val>', 'validation data, same forms (e.g. mnist:test)')
+    .option(
+      '--class-names <names>',
+      'comma-separated names, or a file with one per line (default: the folders, or ids)',
+    )
+    .option('--out <dir>', 'run folder (default runs/<source>-finetune)')
+    .option('--resume <run>', 'continue a fine-tuning run from its newest checkpoint, exactly')
+    .option('--force', 'start over in an existing run folder')
+    .option('--epochs <n>', 'epochs (the reference: 100)', positiveInt, 100)
+    .option('--batch <n>', 'images per micro-batch (default: the pretraining batch)', positiveInt)
+    .option('--accumulate <n>', 'micro-batches per update', positiveInt, 1)
+    .option(
+      '--lr <lr>',
+      'peak lr (default 8e-3 x batch/4096 as the reference; 2e-3 for cae-tiny-*)',
+      positiveNumber,
+    )
+    .option('--min-lr <lr>', 'final lr of the cosine schedule', nonNegativeNumber, 1e-6)
+    .option(
+      '--warmup-epochs <n>',
+      'linear warmup (default 5% of --epochs, as the reference: 5 of 100)',
+      nonNegativeNumber,
+    )
+    .option(
+      '--layer-decay <d>',
+      'layer-wise lr decay (default 0.65; 0.75 for large; 1 = off)',
+      numberIn(0, 1, { openMin: true }),
+    )
+    .option(
+      '--weight-decay <wd>',
+      'AdamW weight decay (not on norms, biases, tokens, positions)',
+      nonNegativeNumber,
+      0.05,
+    )
+    .option('--drop-path <rate>', 'stochastic depth rate', numberIn(0, 1, { openMax: true }), 0.1)
+    .option(
+      '--smoothing <s>',
+      'label smoothing',
+      numberIn(0, 1, { openMax: true }),
+      MIXUP_DEFAULTS.labelSmoothing,
+    )
+    .option('--mixup <alpha>', 'mixup alpha (0 = off)', nonNegativeNumber, MIXUP_DEFAULTS.mixupAlpha)
+    .option('--cutmix <alpha>', 'cutmix alpha (0 = off)', nonNegativeNumber, MIXUP_DEFAULTS.cutmixAlpha)
+    .option('--mixup-prob <p>', 'probability of mixing a batch', numberIn(0, 1), MIXUP_DEFAULTS.prob)
+    .option(
+      '--mixup-switch-prob <p>',
+      'probability of cutmix rather than mixup',
+      numberIn(0, 1),
+      MIXUP_DEFAULTS.switchProb,
+    )
+    .option('--reprob <p>', 'random erasing probability', numberIn(0, 1), RANDOM_ERASING_DEFAULTS.prob)
+    .option(
+      '--crop-scale <lo,hi>',
+      'RandomResizedCrop scale range (default 0.08,1; 0.35,1 for cae-tiny-*)',
+      scaleRange,
+    )
+    .option('--flip', 'random horizontal flips (default on for image folders, off for IDX digits)')
+    .option('--no-flip', 'no horizontal flips')
+    .option('--no-augment', 'no random crops or flips')
+    .option('--seed <n>', 'seed for the head, data order, augmentation, mixup, drop path', nonNegativeInt, 0)
+    .option('--checkpoint-every <n>', 'updates between checkpoints (default: one epoch)', positiveInt)
+    .option('--log-every <n>', 'updates between status lines', positiveInt, 10)
+    .option('--threads <n>', 'ORT intra-op threads (default: all cores)', positiveInt)
+    .option('--workers <n>', 'data-loading worker threads', nonNegativeInt)
+    .option('--limit <n>', 'use the first N training images', positiveInt)
+    .option('--val-limit <n>', 'use the first N validation images', positiveInt)
+    .option('--opset <n>', 'ONNX opset of the graphs (default: the one --ep has kernels for)', positiveInt);
+  addEpOption(command).action(run);
+}

@@ -1,0 +1,35 @@
+import type { TensorData } from '../../graph-builder/core/tensor-data';
+import type { Rng } from '../../random/rng';
+import type { Batch, LoaderOptions } from '../data/loader';
+
+/** Metrics of an evaluation run during training (e.g. validation top-1), recorded with its step. */
+export type Evaluation = Readonly<Record<string, number>>;
+
+/** One curve panel of the run's PNG: a metrics field over steps. */
+export interface CurvePanel {
+  readonly field: string;
+  readonly log: boolean;
+}
+
+/**
+ * What differs between kinds of training (CAE pretraining, fine-tuning a classifier); the loop in
+ * trainer.ts, with its checkpoints, resume, signals and metrics, is shared.
+ */
+export interface TrainingTask {
+  /** Scalar outputs of the step graphs besides `loss`, recorded per step under the same names. */
+  readonly terms: readonly string[];
+  /** Loader options of this task (random erasing for fine-tuning). */
+  readonly loader?: Pick<LoaderOptions, 'erase'>;
+  /** The data inputs of one micro-batch; `rng` is the step's own generator (seed, step). */
+  feeds(batch: Batch, rng: Rng): Promise<Record<string, TensorData>>;
+  /** After update `step`: an evaluation when one is due, on the parameters `params()` returns. */
+  evaluate?(
+    step: number,
+    params: () => Promise<ReadonlyMap<string, TensorData>>,
+  ): Promise<Evaluation | undefined>;
+  /** One line about an evaluation, for the log. */
+  describe?(step: number, evaluation: Evaluation): string;
+  /** Panels of the curve PNG, from metrics.jsonl. */
+  readonly curves: readonly CurvePanel[];
+  release(): Promise<void>;
+}
