@@ -90,12 +90,7 @@ export function buildFinetuneArtifacts(o: FinetuneBuildOptions): Manifest {
     opset,
   );
   const gradStep = writeGraph(o.outDir, 'grad_step.onnx', buildGradStep(model), opset);
-  const classifier = writeGraph(
-    o.outDir,
-    'classifier_logits.onnx',
-    buildClassifierGraph(c, classes),
-    opset,
-  );
+  const classifier = writeGraph(o.outDir, 'classifier_logits.onnx', buildClassifierGraph(c, classes), opset);
   writeSafetensors(path.join(o.outDir, PARAMS_FILE), params, { format: 'cae-onnx', task: 'classification' });
   const { side, numPatches } = gridOf(c);
   const manifest: Manifest = {

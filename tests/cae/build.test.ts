@@ -87,7 +87,9 @@ describe('buildArtifacts', () => {
       dtype: 'float32',
       shape: ['batch', 50, 64],
     });
-    expect(manifest.graphs.train_step.matmulFlops).toBeGreaterThan(2 * manifest.graphs.eval_step!.matmulFlops);
+    expect(manifest.graphs.train_step.matmulFlops).toBeGreaterThan(
+      2 * manifest.graphs.eval_step!.matmulFlops,
+    );
   });
 
   test('params.safetensors holds the reference state_dict: parameters, positions, alignment copy', () => {
