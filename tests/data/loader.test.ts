@@ -110,6 +110,32 @@ test('same seed: identical batches with 0, 1 and 2 workers and after a resume; a
   expect(bytes(ref[15].images).equals(bytes(ref[0].images))).toBe(false);
 });
 
+test('random erasing: boxes of noise in some images, the same with 0 and 2 workers and on resume', async () => {
+  const erase = { prob: 0.5, minArea: 0.02, maxArea: 1 / 3, minAspect: 0.3 };
+  const plain = (await take(mnistOptions({ workers: 0 }), 3)).batches;
+  const erased = (await take(mnistOptions({ workers: 0, erase }), 3)).batches;
+  expectSame(erased, (await take(mnistOptions({ workers: 2, erase }), 3)).batches);
+  expectSame(
+    erased.slice(2),
+    (await take(mnistOptions({ workers: 1, erase, start: erased[1].next }), 1)).batches,
+  );
+  let changed = 0;
+  for (let k = 0; k < 64; k++) {
+    const a = plain[0].images.subarray(k * 784, (k + 1) * 784);
+    const b = erased[0].images.subarray(k * 784, (k + 1) * 784);
+    const differing = a.reduce((n, v, i) => n + (v === b[i] ? 0 : 1), 0);
+    if (differing > 0) {
+      changed++;
+      // A box of at least 2% of the image, at most a third of it.
+      expect(differing).toBeGreaterThanOrEqual(Math.floor(0.02 * 784 * 0.9));
+      expect(differing).toBeLessThanOrEqual(Math.ceil(784 / 3) + 28);
+    }
+  }
+  // About half the images (prob 0.5), the rest untouched.
+  expect(changed).toBeGreaterThan(16);
+  expect(changed).toBeLessThan(48);
+});
+
 describe('idx source and errors', () => {
   let dir: string;
   beforeAll(() => {

@@ -3,6 +3,7 @@
  * fine-tune of a small pretraining run on MNIST with validation at each epoch's end, classifier.onnx
  * against the training graph, prediction by class name, and one-line errors for bad input.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +15,7 @@ import { mnistPaths, readIdxDataset } from '../../src/runtime/data/idx';
 import { ModelSession } from '../../src/runtime/session';
 import { readCheckpoint } from '../../src/runtime/train/checkpoint';
 import { readMetrics } from '../../src/runtime/train/metrics-log';
-import { cli } from '../helpers/cli';
+import { CLI, cli } from '../helpers/cli';
 import { smallBuild } from '../helpers/small-cae';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cae-finetune-'));
@@ -106,6 +107,41 @@ test('without mixup, erasing, drop path and crops the classifier fits its data a
   expect(epochLoss(19)).toBeLessThan(0.85 * epochLoss(0));
   // 10 classes; always answering the commonest of these 200 validation digits scores 14%.
   expect(metrics.at(-1)!.val_top1).toBeGreaterThan(0.2);
+}, 120_000);
+
+test('SIGINT writes a checkpoint and exits 130; --resume finishes and exports classifier.onnx', async () => {
+  const dir = path.join(tmp(), 'interrupted');
+  const args = [
+    'finetune',
+    '--from',
+    pretrained,
+    ...common,
+    '--epochs',
+    '10',
+    '--out',
+    dir,
+    '--threads',
+    '1',
+    '--log-every',
+    '1',
+  ];
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const until = Date.now() + 60_000;
+  while (!/step 3\/320/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  expect(await exited).toBe(130);
+  expect(out).toMatch(/continue with: cae-onnx finetune --resume/);
+  expect(fs.existsSync(path.join(dir, 'classifier.onnx'))).toBe(false);
+  const resumed = await cli('finetune', '--resume', dir, '--threads', '1', '--workers', '1');
+  expect(resumed.code).toBe(0);
+  expect(readCheckpoint(dir).state.step).toBe(320);
+  expect(readMetrics(path.join(dir, 'metrics.jsonl')).map((m) => m.step)).toEqual(
+    Array.from({ length: 320 }, (_, i) => i + 1),
+  );
+  expect(fs.existsSync(path.join(dir, 'classifier.onnx'))).toBe(true);
 }, 120_000);
 
 test("classifier.onnx's logits equal the training graph's (parameters as inputs) within 1e-5", async () => {

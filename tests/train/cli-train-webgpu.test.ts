@@ -162,6 +162,50 @@ test('info --ep webgpu: no compute node of any graph of the build leaves the GPU
     );
 });
 
+test('finetune --ep webgpu matches the CPU (losses, validation) and its graphs stay on the GPU', async () => {
+  const args = [
+    'finetune',
+    '--from',
+    gpuRun,
+    '--data',
+    'mnist:train',
+    '--val',
+    'mnist:test',
+    '--limit',
+    '12',
+    '--val-limit',
+    '16',
+    '--batch',
+    '4',
+    '--epochs',
+    '1',
+    '--seed',
+    '1',
+  ];
+  const gpuDir = path.join(root, 'ft-gpu');
+  const cpuDir = path.join(root, 'ft-cpu');
+  const gpu = await cliWithEnv(env, ...args, '--ep', 'webgpu', '--out', gpuDir);
+  expect(gpu.code).toBe(0);
+  expect(gpu.stdout).toMatch(
+    /validation top-1 .* wrote .*classifier\.onnx \(10 classes; matches the training graph/,
+  );
+  const cpu = await cliWithEnv(env, ...args, '--ep', 'cpu', '--out', cpuDir);
+  expect(cpu.code).toBe(0);
+  expect(losses(gpuDir)).toHaveLength(3);
+  for (const d of relativeDiffs(losses(gpuDir), losses(cpuDir))) expect(d).toBeLessThan(1e-3);
+  const valLoss = (dir: string) =>
+    readMetrics(path.join(dir, 'metrics.jsonl'))
+      .map((m) => m.val_loss as number)
+      .filter((v) => v !== undefined);
+  for (const d of relativeDiffs(valLoss(gpuDir), valLoss(cpuDir))) expect(d).toBeLessThan(1e-3);
+  const r = await cliWithEnv(env, 'info', path.join(gpuDir, 'build'), '--ep', 'webgpu');
+  expect(r.code).toBe(0);
+  for (const graph of ['train_step', 'grad_step', 'classifier'])
+    expect(r.stdout).toMatch(
+      new RegExp(`${graph}: placement on webgpu .*\\ncompute nodes off the provider: none`),
+    );
+});
+
 test('--ep auto never picks a software GPU', async () => {
   const r = await cliWithEnv(
     env,

@@ -25,6 +25,7 @@ import {
   scaleRange,
 } from '../options';
 import { progressLine } from '../progress-line';
+import { claimRunFolder } from '../run-folder';
 import { UserError } from '../run-command';
 
 interface FinetuneFlags {
@@ -195,8 +196,6 @@ function newRun(flags: FinetuneFlags, runDir: string, ep: ResolvedEp, say: (s: s
   };
 }
 
-const isEmptyOrMissing = (dir: string) => !fs.existsSync(dir) || fs.readdirSync(dir).length === 0;
-
 async function run(flags: FinetuneFlags): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const ep = await startEp(flags.ep, say);
@@ -212,13 +211,7 @@ async function run(flags: FinetuneFlags): Promise<void> {
     runDir =
       flags.out ??
       path.join('runs', `${path.basename(path.resolve(flags.from ?? flags.preset ?? 'model'))}-finetune`);
-    if (listCheckpoints(runDir).length > 0 && !flags.force) {
-      throw new UserError(
-        `${runDir} already holds a run: continue it with --resume ${runDir}, or pass --force to start over`,
-      );
-    }
-    if (flags.force) fs.rmSync(runDir, { recursive: true, force: true });
-    created = isEmptyOrMissing(runDir);
+    created = claimRunFolder(runDir, flags.force);
     try {
       runOptions = newRun(flags, runDir, ep, say);
     } catch (e) {

@@ -21,6 +21,7 @@ import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint'
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, scaleRange } from '../options';
 import { progressLine } from '../progress-line';
+import { claimRunFolder } from '../run-folder';
 import { UserError } from '../run-command';
 
 interface TrainFlags {
@@ -96,8 +97,6 @@ async function run(flags: TrainFlags): Promise<void> {
   }
 }
 
-const isEmptyOrMissing = (dir: string) => !fs.existsSync(dir) || fs.readdirSync(dir).length === 0;
-
 async function runTraining(flags: TrainFlags, created: { dir?: string }): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const progress = progressLine();
@@ -127,13 +126,8 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
     }
     const preset = buildDir ? readManifest(buildDir).config.preset : flags.preset;
     runDir = flags.out ?? path.join('runs', preset);
-    if (listCheckpoints(runDir).length > 0 && !flags.force && !imported) {
-      throw new UserError(
-        `${runDir} already holds a run: continue it with --resume ${runDir}, or pass --force to start over`,
-      );
-    }
-    if (flags.force && !imported) fs.rmSync(runDir, { recursive: true, force: true });
-    if (isEmptyOrMissing(runDir)) created.dir = runDir;
+    // An import folder holds the weights this run starts from: it is the run's folder by design.
+    if (!imported && claimRunFolder(runDir, flags.force)) created.dir = runDir;
     if (!buildDir) {
       if (!PRESETS[flags.preset])
         throw new UserError(`unknown preset '${flags.preset}' (known: ${Object.keys(PRESETS).join(', ')})`);

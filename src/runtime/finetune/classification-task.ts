@@ -86,6 +86,7 @@ export async function classificationTask(
     },
     describe: (step, e) =>
       `step ${step}: validation top-1 ${(100 * e.val_top1).toFixed(2)}%, loss ${e.val_loss.toFixed(4)} (${e.val_samples} images)`,
+    summarize: (e) => `val top-1 ${(100 * e.val_top1).toFixed(1)}%`,
     release: () => session.release(),
   };
 }

@@ -22,6 +22,8 @@ export interface ProgressLine {
   readonly gflops?: number;
   readonly mfu?: number;
   readonly etaSeconds: number;
+  /** The task's latest evaluation, e.g. "val top-1 85.1%". */
+  readonly note?: string;
 }
 
 /** One status line: a bar, loss terms, lr, step time, images/s, FLOP/s and MFU, ETA. */
@@ -40,6 +42,6 @@ export function formatProgress(p: ProgressLine, width = 20): string {
       : ` | ${p.gflops.toFixed(1)} GFLOP/s${p.mfu === undefined ? '' : ` MFU ${(100 * p.mfu).toFixed(0)}%`}`;
   return (
     `step ${p.step}/${p.total} [${bar}] ${pct}% | loss ${p.loss.toFixed(4)}${parts}` +
-    ` | lr ${p.lr.toExponential(2)} | ${p.secondsPerStep.toFixed(3)} s/step | ${p.imagesPerSecond.toFixed(0)} img/s${flops} | ETA ${formatDuration(p.etaSeconds)}`
+    `${p.note ? ` | ${p.note}` : ''} | lr ${p.lr.toExponential(2)} | ${p.secondsPerStep.toFixed(3)} s/step | ${p.imagesPerSecond.toFixed(0)} img/s${flops} | ETA ${formatDuration(p.etaSeconds)}`
   );
 }

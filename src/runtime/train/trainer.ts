@@ -250,6 +250,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   let windowStart = performance.now();
   let windowSteps = 0;
+  /** The latest evaluation, shown on the status line. */
+  let note: string | undefined;
   /** Parameters and optimizer state on the host, split as the checkpoint stores them. */
   const snapshot = async (): Promise<[Map<string, TensorData>, Map<string, TensorData>]> => {
     const names = new Set(manifest.params.map((p) => p.name));
@@ -335,7 +337,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       losses.push(loss);
       const seconds = (performance.now() - t0) / 1000;
       const evaluation = await task.evaluate?.(step, async () => (await snapshot())[0]);
-      if (evaluation) o.say(task.describe?.(step, evaluation) ?? JSON.stringify(evaluation));
+      if (evaluation) {
+        o.say(task.describe?.(step, evaluation) ?? JSON.stringify(evaluation));
+        note = task.summarize?.(evaluation);
+      }
       metrics.add({
         step,
         epoch,
@@ -365,6 +370,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             gflops,
             mfu: peak ? gflops / peak : undefined,
             etaSeconds: perStep * (run.steps - step),
+            note,
           }),
         );
         metrics.flush();

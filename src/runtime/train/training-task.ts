@@ -29,6 +29,8 @@ export interface TrainingTask {
   ): Promise<Evaluation | undefined>;
   /** One line about an evaluation, for the log. */
   describe?(step: number, evaluation: Evaluation): string;
+  /** The latest evaluation in a few words, for the status line (e.g. "val top-1 85.1%"). */
+  summarize?(evaluation: Evaluation): string;
   /** Panels of the curve PNG, from metrics.jsonl. */
   readonly curves: readonly CurvePanel[];
   release(): Promise<void>;
