@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { readClassifierMetadata } from '../../src/artifacts/encoder-metadata';
 import { readModelFile } from '../../src/artifacts/onnx-file';
+import { readSafetensors } from '../../src/artifacts/safetensors';
 import { tensorData } from '../../src/graph-builder/core/tensor-data';
 import { mnistPaths, readIdxDataset } from '../../src/runtime/data/idx';
 import { ModelSession } from '../../src/runtime/session';
@@ -143,6 +144,39 @@ test('SIGINT writes a checkpoint and exits 130; --resume finishes and exports cl
   );
   expect(fs.existsSync(path.join(dir, 'classifier.onnx'))).toBe(true);
 }, 120_000);
+
+test('fine-tuning starts from imported PyTorch weights: encoder as imported, fc_norm from its final norm', async () => {
+  const imported = path.join(tmp(), 'imported');
+  const fixture = path.join(__dirname, '../fixtures/pytorch/cae-official.pt');
+  const i = await cli('import', fixture, '--out', imported, '--heads', '2', '--decoder-heads', '2');
+  expect(i.code).toBe(0);
+  const out = path.join(tmp(), 'from-import');
+  const r = await cli(
+    'finetune',
+    '--from',
+    imported,
+    ...common,
+    '--limit',
+    '16',
+    '--batch',
+    '8',
+    '--epochs',
+    '1',
+    '--out',
+    out,
+    ...quiet,
+  );
+  expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/fine-tuning cae-tiny-28 from .*imported/);
+  const source = readCheckpoint(imported).params;
+  const start = readSafetensors(path.join(out, 'build', 'params.safetensors')).tensors;
+  const same = (a: string, b: string) =>
+    expect(Array.from(start.get(a)!.data)).toEqual(Array.from(source.get(b)!.data));
+  same('encoder.blocks.1.mlp.fc2.weight', 'encoder.blocks.1.mlp.fc2.weight');
+  same('encoder.cls_token', 'encoder.cls_token');
+  same('fc_norm.weight', 'encoder.norm.weight');
+  same('fc_norm.bias', 'encoder.norm.bias');
+}, 60_000);
 
 test("classifier.onnx's logits equal the training graph's (parameters as inputs) within 1e-5", async () => {
   const ckpt = readCheckpoint(run);
