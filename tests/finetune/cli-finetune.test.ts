@@ -171,7 +171,9 @@ test('fine-tuning starts from imported PyTorch weights: encoder as imported, fc_
   const source = readCheckpoint(imported).params;
   const start = readSafetensors(path.join(out, 'build', 'params.safetensors')).tensors;
   const same = (a: string, b: string) =>
-    expect(Array.from(start.get(a)!.data)).toEqual(Array.from(source.get(b)!.data));
+    expect(Array.from(start.get(a)!.data as Float32Array)).toEqual(
+      Array.from(source.get(b)!.data as Float32Array),
+    );
   same('encoder.blocks.1.mlp.fc2.weight', 'encoder.blocks.1.mlp.fc2.weight');
   same('encoder.cls_token', 'encoder.cls_token');
   same('fc_norm.weight', 'encoder.norm.weight');
