@@ -13,6 +13,7 @@ import { exportClassifier } from '../../runtime/finetune/export-classifier';
 import { finetuneSource } from '../../runtime/finetune/finetune-source';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readCheckpoint } from '../../runtime/train/checkpoint';
+import { finetuningLayerDecay, finetuningLr, WARMUP_FRACTION } from '../../runtime/train/recipe';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import { parseDataArgument } from '../data-argument';
 import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
@@ -65,18 +66,6 @@ interface FinetuneFlags {
   opset?: number;
   ep: EpChoice;
 }
-
-/** The reference's fine-tuning lr: 8e-3 for a total batch of 4096 (cae_base_finetune.sh), scaled linearly. */
-const REFERENCE_LR = { lr: 8e-3, batch: 4096 };
-/** The cae-tiny presets: a short schedule on small data needs a larger step (Fashion-MNIST: README). */
-const TINY_LR = 2e-3;
-
-function defaultLr(preset: string, totalBatch: number): number {
-  return preset.startsWith('cae-tiny') ? TINY_LR : (REFERENCE_LR.lr * totalBatch) / REFERENCE_LR.batch;
-}
-
-/** Layer decay: 0.65 (ViT-B and smaller), 0.75 for ViT-L, as the reference's scripts. */
-const defaultLayerDecay = (preset: string) => (preset.includes('large') ? 0.75 : 0.65);
 
 /** Class names: --class-names (a comma list or a file with one per line), else the data's, else the ids. */
 function classNamesFor(
@@ -142,7 +131,7 @@ function newRun(flags: FinetuneFlags, runDir: string, ep: ResolvedEp, say: (s: s
     );
   }
   const steps = flags.epochs * stepsPerEpoch;
-  const layerDecay = flags.layerDecay ?? defaultLayerDecay(config.preset);
+  const layerDecay = flags.layerDecay ?? finetuningLayerDecay(config.preset);
   say(
     `fine-tuning ${config.preset} from ${source.description}: ${classNames.length} classes, ` +
       `${flags.epochs} epochs of ${stepsPerEpoch} updates (batch ${config.batch * flags.accumulate}), layer decay ${layerDecay}`,
@@ -160,13 +149,13 @@ function newRun(flags: FinetuneFlags, runDir: string, ep: ResolvedEp, say: (s: s
     initializedFrom: source.description,
     opset: flags.opset ?? DEFAULT_OPSET_FOR_EP[ep.name],
   });
-  const warmupEpochs = flags.warmupEpochs ?? 0.05 * flags.epochs;
+  const warmupEpochs = flags.warmupEpochs ?? WARMUP_FRACTION * flags.epochs;
   return {
     buildDir: path.resolve(buildDir),
     data,
     steps,
     schedule: {
-      baseLr: flags.lr ?? defaultLr(config.preset, config.batch * flags.accumulate),
+      baseLr: flags.lr ?? finetuningLr(config.preset, config.batch * flags.accumulate),
       minLr: flags.minLr,
       warmupSteps: Math.round(warmupEpochs * stepsPerEpoch),
       totalSteps: steps,

@@ -62,7 +62,9 @@ export function formatManifest(m: Manifest, dir: string): string {
   const fileWidth = Math.max(...Object.values(m.graphs).map((g) => g.file.length));
   for (const [name, spec] of Object.entries(m.graphs)) {
     const data = spec.inputs.filter((i) => !m.params.some((p) => p.name === i.name) && !i.name.includes('.'));
-    lines.push(`  ${name.padEnd(11)} ${spec.file.padEnd(fileWidth)} ${fileSize(dir, spec.file).padStart(10)}`);
+    lines.push(
+      `  ${name.padEnd(11)} ${spec.file.padEnd(fileWidth)} ${fileSize(dir, spec.file).padStart(10)}`,
+    );
     lines.push(
       `    inputs:  ${data.map((i) => `${i.name} ${i.dtype}${formatShape(i.shape)}`).join(', ')}${spec.inputs.length > data.length ? ` + ${spec.inputs.length - data.length} parameter/state tensors` : ''}`,
     );

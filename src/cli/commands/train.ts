@@ -18,6 +18,7 @@ import {
 import { addEpOption, startEp } from '../execution-provider-option';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint';
+import { pretrainingLr, pretrainingWarmupSteps } from '../../runtime/train/recipe';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, scaleRange } from '../options';
 import { progressLine } from '../progress-line';
@@ -51,11 +52,6 @@ interface TrainFlags {
   augment: boolean;
   alignmentDropPath: boolean;
   force?: boolean;
-}
-
-/** Default base learning rates: the recipe's 1.5e-3 at batch 2048 scaled linearly, and a larger one for the tiny presets. */
-function defaultLr(preset: string, batch: number): number {
-  return preset.startsWith('cae-tiny') ? 1e-3 : (1.5e-3 * batch) / 2048;
 }
 
 function dataSource(flags: TrainFlags): LoaderOptions['source'] {
@@ -160,13 +156,13 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
     for (const graph of ['train_step.onnx', 'grad_step.onnx']) readModelFile(path.join(buildDir, graph));
     if (manifest.config.precision === 'fp16' && flags.accumulate > 1)
       throw new UserError('fp16 builds train with the fused train_step only: drop --accumulate');
-    const warmupSteps = flags.warmupSteps ?? Math.max(1, Math.round(0.05 * flags.steps));
+    const warmupSteps = flags.warmupSteps ?? pretrainingWarmupSteps(flags.steps);
     runOptions = {
       buildDir: path.resolve(buildDir),
       data: source,
       steps: flags.steps,
       schedule: {
-        baseLr: flags.lr ?? defaultLr(manifest.config.preset, manifest.config.batch * flags.accumulate),
+        baseLr: flags.lr ?? pretrainingLr(manifest.config.preset, manifest.config.batch * flags.accumulate),
         minLr: flags.minLr,
         warmupSteps,
         totalSteps: flags.steps,

@@ -1,0 +1,109 @@
+import * as path from 'node:path';
+import type { Manifest } from '../../artifacts/manifest';
+import type { Evaluation, TrainingTask } from './training-task';
+import { CURVE_FILE, renderCurves } from './loss-curve';
+import { MetricsLog, readMetrics } from './metrics-log';
+import { formatProgress } from './progress';
+import type { StepResult } from './step-engine';
+
+/** One finished update, as the loop hands it to the report. */
+export interface StepRecord {
+  readonly step: number;
+  readonly epoch: number;
+  readonly lr: number;
+  readonly seconds: number;
+  readonly result: StepResult;
+  readonly evaluation?: Evaluation;
+}
+
+/**
+ * What a run tells: metrics.jsonl (one record per update, evaluations merged in), a status line every
+ * `logEvery` updates (loss and its terms, lr, step time, images/s, FLOP/s and MFU against the
+ * measured MatMul peak, the latest evaluation, ETA), evaluation lines, and the curve PNG at the end.
+ */
+export class RunReport {
+  private readonly metrics: MetricsLog;
+  private windowStart = performance.now();
+  private windowSteps = 0;
+  private note?: string;
+
+  constructor(
+    private readonly runDir: string,
+    private readonly manifest: Manifest,
+    private readonly task: TrainingTask,
+    private readonly o: {
+      readonly totalSteps: number;
+      readonly imagesPerStep: number;
+      readonly logEvery: number;
+      /** Measured MatMul peak (FLOP/s), for MFU. */
+      readonly peak?: number;
+      /** Resuming after this step: later records of metrics.jsonl are dropped. */
+      readonly resumedAt?: number;
+      readonly say: (line: string) => void;
+      readonly status: (line: string) => void;
+    },
+  ) {
+    this.metrics = new MetricsLog(path.join(runDir, 'metrics.jsonl'), o.resumedAt);
+  }
+
+  get metricsFile(): string {
+    return this.metrics.file;
+  }
+
+  record(r: StepRecord): void {
+    if (r.evaluation) {
+      this.o.say(this.task.describe?.(r.step, r.evaluation) ?? JSON.stringify(r.evaluation));
+      this.note = this.task.summarize?.(r.evaluation);
+    }
+    const { loss, terms, gradNorm, lossScale } = r.result;
+    this.metrics.add({
+      step: r.step,
+      epoch: r.epoch,
+      loss,
+      ...terms,
+      grad_norm: gradNorm,
+      ...(lossScale !== undefined ? { loss_scale: lossScale } : {}),
+      lr: r.lr,
+      step_seconds: r.seconds,
+      images_per_second: this.o.imagesPerStep / r.seconds,
+      time: new Date().toISOString(),
+      ...r.evaluation,
+    });
+    this.windowSteps++;
+    if (r.step % this.o.logEvery === 0 || r.step === this.o.totalSteps) this.statusLine(r);
+  }
+
+  private statusLine(r: StepRecord): void {
+    const perStep = (performance.now() - this.windowStart) / 1000 / this.windowSteps;
+    const flopsPerStep =
+      this.manifest.graphs.train_step.matmulFlops * (this.o.imagesPerStep / this.manifest.config.batch);
+    const gflops = flopsPerStep / perStep / 1e9;
+    this.o.status(
+      formatProgress({
+        step: r.step,
+        total: this.o.totalSteps,
+        loss: r.result.loss,
+        terms: r.result.terms,
+        lr: r.lr,
+        secondsPerStep: perStep,
+        imagesPerSecond: this.o.imagesPerStep / perStep,
+        gflops,
+        mfu: this.o.peak ? gflops / this.o.peak : undefined,
+        etaSeconds: perStep * (this.o.totalSteps - r.step),
+        note: this.note,
+      }),
+    );
+    this.metrics.flush();
+    this.windowStart = performance.now();
+    this.windowSteps = 0;
+  }
+
+  flush(): void {
+    this.metrics.flush();
+  }
+
+  /** The curve PNG from the whole metrics.jsonl (earlier invocations of a resumed run included). */
+  async curves(): Promise<void> {
+    await renderCurves(readMetrics(this.metrics.file), this.task.curves, path.join(this.runDir, CURVE_FILE));
+  }
+}
