@@ -8,6 +8,8 @@ import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/confi
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
 import { defaultAugment } from '../../runtime/data/augment-defaults';
+import { Mpi, MpiUnavailableError } from '../../runtime/distributed/mpi';
+import { ProcessGroup, SINGLE_PROCESS } from '../../runtime/distributed/process-group';
 import type { LoaderOptions } from '../../runtime/data/loader';
 import {
   EpChoice,
@@ -20,7 +22,14 @@ import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint';
 import { pretrainingLr, pretrainingWarmupSteps } from '../../runtime/train/recipe';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
-import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, scaleRange } from '../options';
+import {
+  nonNegativeInt,
+  nonNegativeNumber,
+  oneOf,
+  positiveInt,
+  positiveNumber,
+  scaleRange,
+} from '../options';
 import { progressLine } from '../progress-line';
 import { claimRunFolder } from '../run-folder';
 import { UserError } from '../run-command';
@@ -52,6 +61,7 @@ interface TrainFlags {
   augment: boolean;
   alignmentDropPath: boolean;
   force?: boolean;
+  distributed?: 'mpi';
 }
 
 function dataSource(flags: TrainFlags): LoaderOptions['source'] {
@@ -84,17 +94,36 @@ function importedFrom(checkpoint: string): string | undefined {
  */
 async function run(flags: TrainFlags): Promise<void> {
   const created: { dir?: string } = {};
+  const group = flags.distributed === 'mpi' ? startMpi() : SINGLE_PROCESS;
   try {
-    await runTraining(flags, created);
+    await runTraining(flags, created, group);
   } catch (e) {
     if (created.dir && listCheckpoints(created.dir).length === 0)
       fs.rmSync(created.dir, { recursive: true, force: true });
+    if (group.size > 1) {
+      // One rank failing must end the others, which would otherwise wait in the next all-reduce.
+      process.stderr.write(`cae-onnx: rank ${group.rank}: ${(e as Error).message}\n`);
+      group.abort(1);
+    }
+    throw e;
+  }
+  group.finalize();
+}
+
+/** MPI, started once per process; without it, what to install. */
+function startMpi(): ProcessGroup {
+  try {
+    return Mpi.init();
+  } catch (e) {
+    if (e instanceof MpiUnavailableError) throw new UserError(`--distributed mpi: ${e.message}`);
     throw e;
   }
 }
 
-async function runTraining(flags: TrainFlags, created: { dir?: string }): Promise<void> {
-  const say = (line: string) => process.stderr.write(`${line}\n`);
+async function runTraining(flags: TrainFlags, created: { dir?: string }, group: ProcessGroup): Promise<void> {
+  // Rank 0 speaks and writes for a data-parallel run; the other ranks follow.
+  const leader = group.rank === 0;
+  const say = leader ? (line: string) => process.stderr.write(`${line}\n`) : () => undefined;
   const progress = progressLine();
   const ep: ResolvedEp = await startEp(flags.ep, say);
   // Refused before a build is written; builds given with --build or --resume are checked by train().
@@ -123,7 +152,7 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
     const preset = buildDir ? readManifest(buildDir).config.preset : flags.preset;
     runDir = flags.out ?? path.join('runs', preset);
     // An import folder holds the weights this run starts from: it is the run's folder by design.
-    if (!imported && claimRunFolder(runDir, flags.force)) created.dir = runDir;
+    if (leader && !imported && claimRunFolder(runDir, flags.force)) created.dir = runDir;
     if (!buildDir) {
       if (!PRESETS[flags.preset])
         throw new UserError(`unknown preset '${flags.preset}' (known: ${Object.keys(PRESETS).join(', ')})`);
@@ -138,14 +167,17 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
         throw new UserError((e as Error).message);
       }
       say(`building ${flags.preset} (batch ${config.batch}, ${config.precision}) into ${buildDir}`);
-      buildArtifacts({
-        outDir: buildDir,
-        config,
-        seed: flags.seed,
-        optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: DEFAULT_CLIP_GRAD_NORM },
-        opset: DEFAULT_OPSET_FOR_EP[ep.name],
-        force: true,
-      });
+      if (leader) {
+        buildArtifacts({
+          outDir: buildDir,
+          config,
+          seed: flags.seed,
+          optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: DEFAULT_CLIP_GRAD_NORM },
+          opset: DEFAULT_OPSET_FOR_EP[ep.name],
+          force: true,
+        });
+      }
+      group.barrier();
     } else if (!fs.existsSync(path.join(buildDir, 'manifest.json'))) {
       throw new UserError(
         `--build ${buildDir} is not a build folder (no manifest.json; make one with cae-onnx build)`,
@@ -154,21 +186,25 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
     const manifest = readManifest(buildDir);
     // A damaged graph is reported by its own path, before anything is copied into the run.
     for (const graph of ['train_step.onnx', 'grad_step.onnx']) readModelFile(path.join(buildDir, graph));
-    if (manifest.config.precision === 'fp16' && flags.accumulate > 1)
-      throw new UserError('fp16 builds train with the fused train_step only: drop --accumulate');
+    if (manifest.config.precision === 'fp16' && (flags.accumulate > 1 || group.size > 1))
+      throw new UserError(
+        'fp16 builds train with the fused train_step only: drop --accumulate and --distributed',
+      );
+    // --accumulate is per rank; the run records the update's micro-batches over all ranks.
+    const accumulate = flags.accumulate * group.size;
     const warmupSteps = flags.warmupSteps ?? pretrainingWarmupSteps(flags.steps);
     runOptions = {
       buildDir: path.resolve(buildDir),
       data: source,
       steps: flags.steps,
       schedule: {
-        baseLr: flags.lr ?? pretrainingLr(manifest.config.preset, manifest.config.batch * flags.accumulate),
+        baseLr: flags.lr ?? pretrainingLr(manifest.config.preset, manifest.config.batch * accumulate),
         minLr: flags.minLr,
         warmupSteps,
         totalSteps: flags.steps,
       },
       seed: flags.seed,
-      accumulate: flags.accumulate,
+      accumulate,
       augment: flags.augment
         ? defaultAugment(manifest.config.preset, source.kind, {
             scale: flags.cropScale,
@@ -191,7 +227,8 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
       workers: flags.workers,
       logEvery: flags.logEvery,
       say,
-      status: progress.update,
+      status: leader ? progress.update : () => undefined,
+      group,
     });
   } catch (e) {
     progress.end();
@@ -206,6 +243,7 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }): Promis
   say(`metrics: ${path.join(runDir, 'metrics.jsonl')}, loss curve: ${path.join(runDir, 'loss.png')}`);
   if (result.interrupted) {
     say(`stopped at step ${result.lastStep}; continue with: cae-onnx train --resume ${runDir}`);
+    group.finalize();
     process.exit(130);
   }
   say(
@@ -250,6 +288,11 @@ export function registerTrain(program: Command): void {
     .option('--no-flip', 'no horizontal flips')
     .option('--no-augment', 'no random crops or flips')
     .option('--no-alignment-drop-path', 'no drop path in the alignment pass (the reference keeps it)')
-    .option('--force', 'start over in an existing run folder');
+    .option('--force', 'start over in an existing run folder')
+    .option(
+      '--distributed <engine>',
+      'data-parallel over the ranks of `mpirun -np N cae-onnx train ...` (mpi); --batch and --accumulate are per rank',
+      oneOf('mpi'),
+    );
   addEpOption(command).action(run);
 }

@@ -8,7 +8,15 @@ import { BatchBuilder } from './batch-builder';
 import { mnistPaths } from './idx';
 import { listImageFolder } from './image-folder';
 import { nextPosition, normalizePosition, StreamPosition } from './order';
-import type { Batch, BatchPayload, BuildSpec, LoaderOptions, WorkerRequest, WorkerResponse } from './types';
+import type {
+  Batch,
+  BatchPayload,
+  BuildSpec,
+  DataShard,
+  LoaderOptions,
+  WorkerRequest,
+  WorkerResponse,
+} from './types';
 
 export type { Batch, LoaderOptions, LoaderSource, TokenizerView } from './types';
 
@@ -173,6 +181,12 @@ function checkOptions(o: LoaderOptions): void {
   if (o.workers !== undefined) checkInt('workers', o.workers, 0);
   if (o.prefetch !== undefined) checkInt('prefetch', o.prefetch, 1);
   if (o.limit !== undefined) checkInt('limit', o.limit, 1);
+  if (o.shard) {
+    checkInt('shard.ranks', o.shard.ranks, 1);
+    checkInt('shard.perRank', o.shard.perRank, 1);
+    if (!(Number.isInteger(o.shard.rank) && o.shard.rank >= 0 && o.shard.rank < o.shard.ranks))
+      throw new Error(`shard.rank must be in 0..${o.shard.ranks - 1}, got ${o.shard.rank}`);
+  }
   if (o.start) {
     checkInt('start.epoch', o.start.epoch, 0);
     checkInt('start.position', o.start.position, 0);
@@ -255,10 +269,24 @@ export class BatchLoader {
     private readonly batchSize: number,
     private readonly prefetch: number,
     start: StreamPosition,
+    private readonly shard: DataShard = { rank: 0, ranks: 1, perRank: 1 },
   ) {
     this.batchesPerEpoch = Math.floor(size / batchSize);
     this.cursor = normalizePosition(start, batchSize, size);
     this.fill();
+  }
+
+  /** The batches of this rank in the next group of the stream, each with the group's end as `next`. */
+  private nextGroup(): { at: StreamPosition; next: StreamPosition }[] {
+    const { rank, ranks, perRank } = this.shard;
+    const starts: StreamPosition[] = [];
+    let at = this.cursor;
+    for (let k = 0; k < ranks * perRank; k++) {
+      starts.push(at);
+      at = nextPosition(at, this.batchSize, this.size);
+    }
+    this.cursor = at;
+    return starts.slice(rank * perRank, (rank + 1) * perRank).map((s) => ({ at: s, next: at }));
   }
 
   static async open(options: LoaderOptions): Promise<BatchLoader> {
@@ -292,23 +320,22 @@ export class BatchLoader {
       await Promise.all(executors.map((ex) => ex.close()));
       throw new Error(`start.position ${start.position} is past the end of an epoch of ${size} samples`);
     }
-    return new BatchLoader(executors, size, options.batchSize, options.prefetch ?? 4, start);
+    return new BatchLoader(executors, size, options.batchSize, options.prefetch ?? 4, start, options.shard);
   }
 
-  /** Keeps `prefetch` batches in flight, each on the least busy executor. */
+  /** Keeps `prefetch` batches (at least one group) in flight, each on the least busy executor. */
   private fill(): void {
     while (!this.closed && this.queue.length < this.prefetch) {
-      const at = this.cursor;
-      const next = nextPosition(at, this.batchSize, this.size);
-      let ex = this.executors[0];
-      for (const e of this.executors) if (e.inFlight < ex.inFlight) ex = e;
-      const payload = ex.run(at.epoch, at.position).then((p) => {
-        for (const f of p.skipped) this.skipped.add(f);
-        return p;
-      });
-      payload.catch(() => undefined); // rejections surface in next()
-      this.queue.push({ at, next, payload });
-      this.cursor = next;
+      for (const { at, next } of this.nextGroup()) {
+        let ex = this.executors[0];
+        for (const e of this.executors) if (e.inFlight < ex.inFlight) ex = e;
+        const payload = ex.run(at.epoch, at.position).then((p) => {
+          for (const f of p.skipped) this.skipped.add(f);
+          return p;
+        });
+        payload.catch(() => undefined); // rejections surface in next()
+        this.queue.push({ at, next, payload });
+      }
     }
   }
 

@@ -37,6 +37,19 @@ export interface LoaderOptions {
   readonly start?: StreamPosition;
   /** Use only the first N samples of the dataset (after sorting). */
   readonly limit?: number;
+  /**
+   * Data-parallel sharding of the batch stream: it is cut into groups of `ranks` x `perRank`
+   * consecutive batches (one update's micro-batches), and this loader yields batches `rank` x
+   * `perRank` .. + perRank - 1 of each group. Every batch's `next` is the end of its group, so a
+   * checkpoint after an update resumes any number of ranks at the same place. Absent: every batch.
+   */
+  readonly shard?: DataShard;
+}
+
+export interface DataShard {
+  readonly rank: number;
+  readonly ranks: number;
+  readonly perRank: number;
 }
 
 export interface Batch {

@@ -1,4 +1,5 @@
 import koffi from 'koffi';
+import type { ProcessGroup } from './process-group';
 
 /**
  * MPI (Open MPI or MPICH from the system's packages) through koffi, a prebuilt FFI: no compiler at
@@ -46,7 +47,7 @@ interface Bindings {
   finalize(): number;
 }
 
-export class Mpi {
+export class Mpi implements ProcessGroup {
   private finalized = false;
 
   private constructor(

@@ -22,6 +22,8 @@ export class CheckpointPolicy {
       readonly startStep: number;
       readonly elapsedSeconds: number;
       readonly beforeWrite: () => void;
+      /** Whether this process writes checkpoints (rank 0 of a data-parallel run). */
+      readonly writes: boolean;
     },
   ) {}
 
@@ -38,6 +40,7 @@ export class CheckpointPolicy {
   }
 
   private async write(step: number, data: StreamPosition, lastLoss: number | undefined): Promise<void> {
+    if (!this.o.writes) return;
     this.o.beforeWrite();
     const state: TrainState<RunOptions> = {
       step,

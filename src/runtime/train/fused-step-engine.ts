@@ -30,11 +30,11 @@ export class FusedStepEngine implements StepEngine {
   }
 
   async step(
-    nextFeeds: () => Promise<Record<string, TensorData>>,
+    nextFeeds: (micro: number) => Promise<Record<string, TensorData>>,
     lr: number,
     step: number,
   ): Promise<StepResult> {
-    const out = await this.session.run({ ...(await nextFeeds()), ...stepScalars(lr, step) });
+    const out = await this.session.run({ ...(await nextFeeds(0)), ...stepScalars(lr, step) });
     return {
       loss: scalar(out.loss),
       terms: Object.fromEntries(this.terms.map((t) => [t, scalar(out[t])])),

@@ -1,5 +1,8 @@
 import * as fs from 'node:fs';
 
+/** The per-step record every run keeps in its folder. */
+export const METRICS_FILE = 'metrics.jsonl';
+
 export interface StepMetrics {
   readonly step: number;
   readonly epoch: number;

@@ -1,4 +1,5 @@
 import type { LoaderOptions } from '../data/loader';
+import type { ProcessGroup } from '../distributed/process-group';
 import type { EpChoice, ResolvedEp } from '../execution-providers';
 import type { FinetuneRunOptions } from '../finetune/classification-task';
 import type { LrSchedule } from './schedule';
@@ -11,7 +12,11 @@ export interface RunOptions {
   readonly steps: number;
   readonly schedule: LrSchedule;
   readonly seed: number;
-  /** Micro-batches per update (>1: grad_step + host AdamW instead of the fused train_step). */
+  /**
+   * Micro-batches per update, over all ranks (>1: grad_step + host AdamW instead of the fused
+   * train_step). A data-parallel run of N ranks gives each accumulate / N of them, so the update is
+   * the same for any rank count that divides it.
+   */
   readonly accumulate: number;
   readonly augment: LoaderOptions['augment'];
   /** Drop path stays on in the alignment pass, as in the reference. */
@@ -36,6 +41,8 @@ export interface TrainOptions {
   readonly stopAfter?: number;
   readonly say: (line: string) => void;
   readonly status: (line: string) => void;
+  /** The processes of a data-parallel run (MPI ranks); default: this process alone. */
+  readonly group?: ProcessGroup;
 }
 
 export interface TrainResult {

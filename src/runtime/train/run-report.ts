@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Manifest } from '../../artifacts/manifest';
 import type { Evaluation, TrainingTask } from './training-task';
 import { CURVE_FILE, renderCurves } from './loss-curve';
-import { MetricsLog, readMetrics } from './metrics-log';
+import { METRICS_FILE, MetricsLog, readMetrics } from './metrics-log';
 import { formatProgress } from './progress';
 import type { StepResult } from './step-engine';
 
@@ -22,7 +22,8 @@ export interface StepRecord {
  * measured MatMul peak, the latest evaluation, ETA), evaluation lines, and the curve PNG at the end.
  */
 export class RunReport {
-  private readonly metrics: MetricsLog;
+  /** Only where this process writes (rank 0). */
+  private readonly metrics?: MetricsLog;
   private windowStart = performance.now();
   private windowSteps = 0;
   private note?: string;
@@ -41,16 +42,15 @@ export class RunReport {
       readonly resumedAt?: number;
       readonly say: (line: string) => void;
       readonly status: (line: string) => void;
+      /** Whether this process writes metrics.jsonl and the curves (rank 0 of a data-parallel run). */
+      readonly writes: boolean;
     },
   ) {
-    this.metrics = new MetricsLog(path.join(runDir, 'metrics.jsonl'), o.resumedAt);
-  }
-
-  get metricsFile(): string {
-    return this.metrics.file;
+    if (o.writes) this.metrics = new MetricsLog(path.join(runDir, METRICS_FILE), o.resumedAt);
   }
 
   record(r: StepRecord): void {
+    if (!this.metrics) return;
     if (r.evaluation) {
       this.o.say(this.task.describe?.(r.step, r.evaluation) ?? JSON.stringify(r.evaluation));
       this.note = this.task.summarize?.(r.evaluation);
@@ -93,17 +93,18 @@ export class RunReport {
         note: this.note,
       }),
     );
-    this.metrics.flush();
+    this.metrics?.flush();
     this.windowStart = performance.now();
     this.windowSteps = 0;
   }
 
   flush(): void {
-    this.metrics.flush();
+    this.metrics?.flush();
   }
 
   /** The curve PNG from the whole metrics.jsonl (earlier invocations of a resumed run included). */
   async curves(): Promise<void> {
+    if (!this.metrics) return;
     await renderCurves(readMetrics(this.metrics.file), this.task.curves, path.join(this.runDir, CURVE_FILE));
   }
 }

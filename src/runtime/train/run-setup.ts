@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PARAMS_FILE } from '../../artifacts/build';
 import { Manifest, readManifest, writeManifest } from '../../artifacts/manifest';
 import { readSafetensors } from '../../artifacts/safetensors';
 import { TOKENIZER_FILE } from '../../artifacts/tokenizer';
 import { BatchLoader } from '../data/loader';
+import { localRanks, ProcessGroup } from '../distributed/process-group';
 import {
   describeEp,
   ExecutionProviderError,
@@ -57,7 +59,8 @@ function adoptBuild(buildDir: string, runDir: string): void {
   writeManifest(target, manifest);
 }
 
-export function runStart(o: TrainOptions): RunStart {
+/** Where the run starts; on a new run rank 0 copies the build into the run while the others wait. */
+export function runStart(o: TrainOptions, group: ProcessGroup): RunStart {
   if (o.resume) {
     const ckpt = readCheckpoint<RunOptions>(o.runDir);
     return {
@@ -70,7 +73,8 @@ export function runStart(o: TrainOptions): RunStart {
     };
   }
   const run = o.run!;
-  adoptBuild(run.buildDir, o.runDir);
+  if (group.rank === 0) adoptBuild(run.buildDir, o.runDir);
+  group.barrier();
   const manifest = readManifest(path.join(o.runDir, BUILD));
   const names = new Set(manifest.params.map((p) => p.name));
   const params = readSafetensors(path.join(run.buildDir, PARAMS_FILE), {
@@ -104,8 +108,22 @@ export async function providerForRun(
   return ep;
 }
 
-export function trainingSessionConfig(run: RunOptions, ep: ResolvedEp): SessionConfig {
-  return { ...TRAIN_SESSION_DEFAULTS, threads: run.threads, executionProviders: providerConfig(ep.name) };
+/** Session options of the step graphs: ORT threads as the run says, else the cores split between local ranks. */
+export function trainingSessionConfig(run: RunOptions, ep: ResolvedEp, group: ProcessGroup): SessionConfig {
+  const threads =
+    run.threads ?? (group.size > 1 ? Math.max(1, Math.floor(os.cpus().length / localRanks())) : undefined);
+  return { ...TRAIN_SESSION_DEFAULTS, threads, executionProviders: providerConfig(ep.name) };
+}
+
+/** This rank's share of each update's micro-batches (all of them in one process). */
+export function microBatchesPerRank(run: RunOptions, group: ProcessGroup): number {
+  if (run.accumulate % group.size !== 0) {
+    throw new Error(
+      `the run takes ${run.accumulate} micro-batches per update, which ${group.size} ranks cannot share evenly: ` +
+        'use a rank count that divides it (the global batch must stay the same)',
+    );
+  }
+  return run.accumulate / group.size;
 }
 
 /** The run's task: CAE pretraining, or fine-tuning a classifier (a build with `task`). */
@@ -123,7 +141,12 @@ export function taskFor(
 }
 
 /** The run's batches, continuing at `start.data`. */
-export function openLoader(o: TrainOptions, start: RunStart, task: TrainingTask): Promise<BatchLoader> {
+export function openLoader(
+  o: TrainOptions,
+  start: RunStart,
+  task: TrainingTask,
+  group: ProcessGroup,
+): Promise<BatchLoader> {
   const { manifest, run } = start;
   const c = manifest.config;
   return BatchLoader.open({
@@ -146,6 +169,9 @@ export function openLoader(o: TrainOptions, start: RunStart, task: TrainingTask)
     workers: o.workers ?? (run.data.kind === 'folder' ? undefined : 1),
     start: start.data,
     limit: run.limit,
+    ...(group.size > 1
+      ? { shard: { rank: group.rank, ranks: group.size, perRank: microBatchesPerRank(run, group) } }
+      : {}),
   });
 }
 
@@ -155,15 +181,25 @@ export function stepEngineFor(
   buildDir: string,
   task: TrainingTask,
   session: SessionConfig,
+  group: ProcessGroup,
 ): Promise<StepEngine> {
   const { manifest, run, state } = start;
-  if (manifest.config.precision === 'fp16' && run.accumulate > 1) {
+  if (manifest.config.precision === 'fp16' && (run.accumulate > 1 || group.size > 1)) {
     throw new Error(
-      'fp16 builds train with the fused train_step only (--accumulate 1): loss scaling lives in that graph',
+      'fp16 builds train with the fused train_step only (--accumulate 1, one process): loss scaling lives in that graph',
     );
   }
   const graph = (role: 'train_step' | 'grad_step') => path.join(buildDir, manifest.graphs[role].file);
-  return run.accumulate > 1
-    ? AccumulatingStepEngine.create(manifest, graph('grad_step'), state, task.terms, run.accumulate, session)
-    : FusedStepEngine.create(manifest, graph('train_step'), state, task.terms, session);
+  if (run.accumulate === 1 && group.size === 1)
+    return FusedStepEngine.create(manifest, graph('train_step'), state, task.terms, session);
+  const perRank = microBatchesPerRank(run, group);
+  return AccumulatingStepEngine.create(
+    manifest,
+    graph('grad_step'),
+    state,
+    task.terms,
+    perRank,
+    session,
+    group,
+  );
 }

@@ -25,8 +25,15 @@ export interface TrainingState {
 export interface StepEngine {
   /** Micro-batches per update: `step` calls `nextFeeds` this many times. */
   readonly microBatches: number;
-  /** One update at learning rate `lr`; `step` is its 1-based number. */
-  step(nextFeeds: () => Promise<Record<string, TensorData>>, lr: number, step: number): Promise<StepResult>;
+  /**
+   * One update at learning rate `lr`; `step` is its 1-based number. `nextFeeds(micro)` gives the
+   * inputs of the next micro-batch, `micro` its number within the whole update (over all ranks).
+   */
+  step(
+    nextFeeds: (micro: number) => Promise<Record<string, TensorData>>,
+    lr: number,
+    step: number,
+  ): Promise<StepResult>;
   snapshot(): Promise<TrainingState>;
   release(): Promise<void>;
 }

@@ -17,6 +17,16 @@ export function stepRng(seed: number, step: number): Rng {
   return new Rng(hashInts(STEP_TAG, seed, step));
 }
 
+/**
+ * The generator of micro-batch `micro` of update `step` (masks, drop path, mixup): the step's own for
+ * micro-batch 0, a hash of (seed, step, micro) for the others. Micro-batches are numbered over the
+ * whole update, so rank r of a data-parallel run draws what micro-batch r x perRank + a draws under
+ * --accumulate in one process.
+ */
+export function microBatchRng(seed: number, step: number, micro: number): Rng {
+  return micro === 0 ? stepRng(seed, step) : new Rng(hashInts(STEP_TAG, seed, step, micro));
+}
+
 export interface ImageBatch {
   /** [B, C, H, W] normalized. */
   readonly images: Float32Array;

@@ -14,7 +14,8 @@ import {
   trainingSessionConfig,
 } from './run-setup';
 import { learningRate } from './schedule';
-import { stepRng } from './step-inputs';
+import { microBatchRng } from './step-inputs';
+import { anyRank, SINGLE_PROCESS } from '../distributed/process-group';
 import { StopSignals } from './stop-signals';
 export type { RunOptions, TrainOptions, TrainResult } from './run-options';
 
@@ -32,55 +33,70 @@ export class NonFiniteLossError extends Error {
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   fs.mkdirSync(o.runDir, { recursive: true });
-  const start = runStart(o);
+  const group = o.group ?? SINGLE_PROCESS;
+  // Rank 0 alone writes logs, metrics and checkpoints.
+  const leader = group.rank === 0;
+  const say = leader ? o.say : () => undefined;
+  const start = runStart(o, group);
   const { manifest, run } = start;
   const buildDir = path.join(o.runDir, BUILD);
-  const ep = await providerForRun(o, manifest, buildDir);
-  const session = trainingSessionConfig(run, ep);
+  const ep = await providerForRun({ ...o, say }, manifest, buildDir);
+  const session = trainingSessionConfig(run, ep, group);
   const task = await taskFor(manifest, run, buildDir, session);
-  const loader = await openLoader(o, start, task).catch(async (e: unknown) => {
+  const loader = await openLoader(o, start, task, group).catch(async (e: unknown) => {
     await task.release();
     throw e;
   });
-  o.say(
-    `data: ${loader.size} images, ${loader.batchesPerEpoch} batches of ${manifest.config.batch} per epoch`,
+  say(
+    `data: ${loader.size} images, ${loader.batchesPerEpoch} batches of ${manifest.config.batch} per epoch` +
+      (group.size > 1
+        ? `; ${group.size} ranks, ${run.accumulate / group.size} micro-batches each per update`
+        : ''),
   );
-  const engine = await stepEngineFor(start, buildDir, task, session);
+  const engine = await stepEngineFor(start, buildDir, task, session, group);
   // A software GPU runs the 1024^3 probe for half a minute; a smaller one measures it well enough.
-  const peak = await measurePeakMatmul(session, ep.softwareDriver ? 256 : undefined).catch(() => undefined);
+  const peak = leader
+    ? await measurePeakMatmul(session, ep.softwareDriver ? 256 : undefined).catch(() => undefined)
+    : undefined;
   const report = new RunReport(o.runDir, manifest, task, {
     totalSteps: run.steps,
-    imagesPerStep: manifest.config.batch * engine.microBatches,
+    imagesPerStep: manifest.config.batch * run.accumulate,
     logEvery: o.logEvery,
     peak,
     resumedAt: o.resume ? start.step : undefined,
-    say: o.say,
-    status: o.status,
+    say,
+    status: leader ? o.status : () => undefined,
+    writes: leader,
   });
   const checkpoints = new CheckpointPolicy(o.runDir, manifest, run, engine, {
     startStep: start.step,
     elapsedSeconds: start.elapsedSeconds,
     beforeWrite: () => report.flush(),
+    writes: leader,
   });
-  const signals = new StopSignals(o.say);
+  const signals = new StopSignals(say);
 
   const losses: number[] = [];
   let step = start.step;
   let data = start.data;
   let epoch = data.epoch;
-  const more = () =>
-    step < run.steps && !signals.stopped && (o.stopAfter === undefined || step - start.step < o.stopAfter);
+  let interrupted = false;
+  const more = () => {
+    if (step >= run.steps || (o.stopAfter !== undefined && step - start.step >= o.stopAfter)) return false;
+    // Every rank stops after the same update, whichever of them a signal reached.
+    interrupted = anyRank(group, signals.stopped);
+    return !interrupted;
+  };
   try {
     while (more()) {
       const next = step + 1;
       const lr = learningRate(run.schedule, next);
-      const rng = stepRng(run.seed, next);
       const t0 = performance.now();
       const result = await engine.step(
-        async () => {
+        async (micro) => {
           const batch = await loader.next();
           [epoch, data] = [batch.epoch, batch.next];
-          return task.feeds(batch, rng);
+          return task.feeds(batch, microBatchRng(run.seed, next, micro));
         },
         lr,
         next,
@@ -89,7 +105,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       step = next;
       losses.push(result.loss);
       const seconds = (performance.now() - t0) / 1000;
-      const evaluation = await task.evaluate?.(step, async () => (await engine.snapshot()).params);
+      const evaluation = leader
+        ? await task.evaluate?.(step, async () => (await engine.snapshot()).params)
+        : undefined;
       report.record({ step, epoch, lr, seconds, result, evaluation });
       await checkpoints.afterStep(step, data, result.loss);
     }
@@ -101,10 +119,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await engine.release();
     await task.release();
   }
-  await report.curves();
+  if (leader) await report.curves();
   const skipped = loader.stats();
   if (skipped.skipped > 0) {
-    o.say(
+    say(
       `skipped ${skipped.skipped} unreadable images: ${skipped.skippedFiles.slice(0, 5).join(', ')}${skipped.skipped > 5 ? ', ...' : ''}`,
     );
   }
@@ -112,7 +130,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     lastStep: step,
     losses,
     checkpoint: checkpoints.newest,
-    interrupted: signals.stopped,
+    interrupted,
     skippedImages: skipped.skipped,
   };
 }
