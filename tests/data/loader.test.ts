@@ -136,6 +136,29 @@ test('random erasing: boxes of noise in some images, the same with 0 and 2 worke
   expect(changed).toBeLessThan(48);
 });
 
+test('data-parallel shards: each rank gets its micro-batches of every group, next is the group end', async () => {
+  const all = (await take(mnistOptions({ workers: 0 }), 24)).batches;
+  for (const [ranks, perRank] of [
+    [2, 1],
+    [3, 2],
+  ]) {
+    const group = ranks * perRank;
+    for (let rank = 0; rank < ranks; rank++) {
+      const mine = (await take(mnistOptions({ workers: 1, shard: { rank, ranks, perRank } }), 2 * perRank))
+        .batches;
+      const want = [0, 1].flatMap((g) =>
+        Array.from({ length: perRank }, (_, a) => all[g * group + rank * perRank + a]),
+      );
+      mine.forEach((b, i) => {
+        expect(bytes(b.images).equals(bytes(want[i].images))).toBe(true);
+        expect([b.epoch, b.position]).toEqual([want[i].epoch, want[i].position]);
+        // Resuming after the group restarts every rank at the next group.
+        expect(b.next).toEqual(all[Math.floor(i / perRank) * group + group - 1].next);
+      });
+    }
+  }
+});
+
 describe('idx source and errors', () => {
   let dir: string;
   beforeAll(() => {

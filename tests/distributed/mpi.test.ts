@@ -5,6 +5,8 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import * as os from 'node:os';
+import { cliWithEnv } from '../helpers/cli';
 
 const run = promisify(execFile);
 const MPI_MODULE = path.join(__dirname, '../../dist/runtime/distributed/mpi.js');
@@ -46,3 +48,21 @@ test('mpirun -np 2: each rank knows its rank; allreduceSum gives both ranks the 
     expect(l.library).toBe('libmpi.so.40');
   }
 }, 60_000);
+
+test('without an MPI library, --distributed mpi says what to install, in one line', async () => {
+  const { code, stderr } = await cliWithEnv(
+    { ...MPIRUN_ENV, CAE_ONNX_MPI_LIBRARY: '/nonexistent/libmpi.so.40' },
+    'train',
+    '--distributed',
+    'mpi',
+    '--steps',
+    '1',
+    '--out',
+    path.join(os.tmpdir(), 'cae-no-mpi'),
+  );
+  expect(code).toBe(1);
+  expect(stderr).toMatch(
+    /--distributed mpi: no MPI library could be loaded \(\/nonexistent\/libmpi\.so\.40\): install Open MPI \(Debian\/Ubuntu: apt-get install openmpi-bin\)/,
+  );
+  expect(stderr).not.toMatch(/\n\s+at /);
+});

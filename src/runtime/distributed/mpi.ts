@@ -1,6 +1,3 @@
-import koffi from 'koffi';
-import type { ProcessGroup } from './process-group';
-
 /**
  * MPI (Open MPI or MPICH from the system's packages) through koffi, a prebuilt FFI: no compiler at
  * install, no binding of our own to maintain. Only what data-parallel training needs: rank, size,
@@ -10,16 +7,32 @@ import type { ProcessGroup } from './process-group';
  * MPI_SUM are the addresses of exported structs (found with dlsym), MPICH's are integer constants
  * from its mpi.h.
  */
+import koffi from 'koffi';
+import type { ProcessGroup } from './process-group';
+
+/** No MPI library could be loaded: the message says what to install. */
 export class MpiUnavailableError extends Error {
   override name = 'MpiUnavailableError';
 }
 
 /** Library files tried in order, with how their handles are passed. */
-const LIBRARIES = [
+const LIBRARIES: readonly { readonly file: string; readonly kind: 'openmpi' | 'mpich' }[] = [
   { file: 'libmpi.so.40', kind: 'openmpi' },
   { file: 'libmpi.so.12', kind: 'mpich' },
   { file: 'libmpich.so.12', kind: 'mpich' },
-] as const;
+];
+
+/** CAE_ONNX_MPI_LIBRARY=/path/libmpi.so[:openmpi|:mpich] picks the library (default openmpi). */
+export const MPI_LIBRARY_ENV = 'CAE_ONNX_MPI_LIBRARY';
+
+function candidates(): readonly { readonly file: string; readonly kind: 'openmpi' | 'mpich' }[] {
+  const given = process.env[MPI_LIBRARY_ENV];
+  if (!given) return LIBRARIES;
+  const [file, kind = 'openmpi'] = given.split(':');
+  if (kind !== 'openmpi' && kind !== 'mpich')
+    throw new MpiUnavailableError(`${MPI_LIBRARY_ENV}=${given}: the kind after ':' must be openmpi or mpich`);
+  return [{ file, kind }];
+}
 
 /** MPICH's handles (mpi.h): MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM. */
 const MPICH = { commWorld: 0x44000000, float: 0x4c00040a, sum: 0x58000003 };
@@ -64,7 +77,8 @@ export class Mpi implements ProcessGroup {
     const libc = koffi.load('libc.so.6');
     const dlopen = libc.func('void *dlopen(const char *file, int mode)');
     const dlsym = libc.func('void *dlsym(void *handle, const char *name)');
-    for (const { file, kind } of LIBRARIES) {
+    const tried = candidates();
+    for (const { file, kind } of tried) {
       // RTLD_GLOBAL: Open MPI loads its own plugins, which need libmpi's symbols.
       const handle: unknown = dlopen(file, RTLD_NOW | RTLD_GLOBAL);
       if (!handle) continue;
@@ -102,7 +116,7 @@ export class Mpi implements ProcessGroup {
       return new Mpi(b, handles, rank[0], size[0], file);
     }
     throw new MpiUnavailableError(
-      `no MPI library found (${LIBRARIES.map((l) => l.file).join(', ')}): ${MPI_INSTALL_HINT}`,
+      `no MPI library could be loaded (${tried.map((l) => l.file).join(', ')}): ${MPI_INSTALL_HINT}`,
     );
   }
 
