@@ -103,14 +103,16 @@ export class AccumulatingStepEngine implements StepEngine {
       scalars[0] += scalar(out.loss) / all;
       this.terms.forEach((t, j) => (scalars[1 + j] += scalar(out[t]) / all));
     }
+    const reduceStart = performance.now();
     this.group.allreduceSum(this.flat);
+    const allreduceSeconds = this.group.size > 1 ? (performance.now() - reduceStart) / 1000 : undefined;
     const loss = scalars[0];
     const terms = Object.fromEntries(this.terms.map((t, j) => [t, scalars[1 + j]]));
     // A non-finite loss leaves the parameters alone: the trainer stops at the last good checkpoint.
-    if (!Number.isFinite(loss)) return { loss, terms, gradNorm: NaN };
+    if (!Number.isFinite(loss)) return { loss, terms, gradNorm: NaN, allreduceSeconds };
     const gradNorm = hostAdamWStep(this.host, this.manifest.optimizer, lr, step);
     if (this.group.size > 1 && step % CHECKSUM_EVERY === 0) this.checkRanksAgree(step);
-    return { loss, terms, gradNorm };
+    return { loss, terms, gradNorm, allreduceSeconds };
   }
 
   /** Compares a hash of the parameters across ranks (as two 16-bit halves, exact in float32 sums). */

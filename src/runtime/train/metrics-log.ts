@@ -10,6 +10,8 @@ export interface StepMetrics {
   readonly grad_norm: number;
   /** fp16 builds: the dynamic loss scale of the step. */
   readonly loss_scale?: number;
+  /** Data-parallel runs: seconds in the gradient all-reduce (rank 0's wait included). */
+  readonly allreduce_seconds?: number;
   readonly lr: number;
   readonly step_seconds: number;
   readonly images_per_second: number;

@@ -55,7 +55,7 @@ export class RunReport {
       this.o.say(this.task.describe?.(r.step, r.evaluation) ?? JSON.stringify(r.evaluation));
       this.note = this.task.summarize?.(r.evaluation);
     }
-    const { loss, terms, gradNorm, lossScale } = r.result;
+    const { loss, terms, gradNorm, lossScale, allreduceSeconds } = r.result;
     this.metrics.add({
       step: r.step,
       epoch: r.epoch,
@@ -63,6 +63,7 @@ export class RunReport {
       ...terms,
       grad_norm: gradNorm,
       ...(lossScale !== undefined ? { loss_scale: lossScale } : {}),
+      ...(allreduceSeconds !== undefined ? { allreduce_seconds: allreduceSeconds } : {}),
       lr: r.lr,
       step_seconds: r.seconds,
       images_per_second: this.o.imagesPerStep / r.seconds,

@@ -9,6 +9,8 @@ export interface StepResult {
   readonly gradNorm: number;
   /** fp16 builds: the dynamic loss scale of the step. */
   readonly lossScale?: number;
+  /** Data-parallel runs: seconds spent in the gradient all-reduce. */
+  readonly allreduceSeconds?: number;
 }
 
 /** Parameters and optimizer state on the host, as a checkpoint stores them. */
