@@ -18,6 +18,10 @@ import {
 import { classificationTask } from '../finetune/classification-task';
 import { kernelTableWarning } from '../placement/audit';
 import type { SessionConfig } from '../session';
+import { measurePeakMatmul } from '../peak-flops';
+import { SINGLE_PROCESS } from '../distributed/process-group';
+import { CheckpointPolicy } from './checkpoint-policy';
+import { RunReport } from './run-report';
 import { AccumulatingStepEngine } from './accumulating-step-engine';
 import { caePretrainingTask } from './cae-task';
 import { readCheckpoint } from './checkpoint';
@@ -202,4 +206,51 @@ export function stepEngineFor(
     session,
     group,
   );
+}
+
+/** Everything a run needs before its first update, for the loop in trainer.ts. */
+export async function prepareRun(o: TrainOptions) {
+  fs.mkdirSync(o.runDir, { recursive: true });
+  const group = o.group ?? SINGLE_PROCESS;
+  // Rank 0 alone writes logs, metrics and checkpoints.
+  const leader = group.rank === 0;
+  const say = leader ? o.say : () => undefined;
+  const start = runStart(o, group);
+  const { manifest, run } = start;
+  const buildDir = path.join(o.runDir, BUILD);
+  const ep = await providerForRun({ ...o, say }, manifest, buildDir);
+  const session = trainingSessionConfig(run, ep, group);
+  const task = await taskFor(manifest, run, buildDir, session);
+  const loader = await openLoader(o, start, task, group).catch(async (e: unknown) => {
+    await task.release();
+    throw e;
+  });
+  say(
+    `data: ${loader.size} images, ${loader.batchesPerEpoch} batches of ${manifest.config.batch} per epoch` +
+      (group.size > 1
+        ? `; ${group.size} ranks, ${run.accumulate / group.size} micro-batches each per update`
+        : ''),
+  );
+  const engine = await stepEngineFor(start, buildDir, task, session, group);
+  // A software GPU runs the 1024^3 probe for half a minute; a smaller one measures it well enough.
+  const peak = leader
+    ? await measurePeakMatmul(session, ep.softwareDriver ? 256 : undefined).catch(() => undefined)
+    : undefined;
+  const report = new RunReport(o.runDir, manifest, task, {
+    totalSteps: run.steps,
+    imagesPerStep: manifest.config.batch * run.accumulate,
+    logEvery: o.logEvery,
+    peak,
+    resumedAt: o.resume ? start.step : undefined,
+    say,
+    status: leader ? o.status : () => undefined,
+    writes: leader,
+  });
+  const checkpoints = new CheckpointPolicy(o.runDir, manifest, run, engine, {
+    startStep: start.step,
+    elapsedSeconds: start.elapsedSeconds,
+    beforeWrite: () => report.flush(),
+    writes: leader,
+  });
+  return { group, leader, say, start, task, loader, engine, report, checkpoints };
 }
