@@ -22,6 +22,7 @@ export { readManifest } from './artifacts/manifest';
 export { readSafetensors, writeSafetensors } from './artifacts/safetensors';
 export { StepSession } from './runtime/train/step-session';
 export { train } from './runtime/train/trainer';
+export { pretrainingRunOptions, PRETRAINING_DEFAULTS } from './runtime/train/recipe';
 export { BatchLoader } from './runtime/data';
 export { extractFeatures } from './runtime/eval/features';
 export { knnClassify } from './runtime/eval/knn';

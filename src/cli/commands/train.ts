@@ -7,7 +7,6 @@ import { readModelFile } from '../../artifacts/onnx-file';
 import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
-import { defaultAugment } from '../../runtime/data/augment-defaults';
 import { Mpi, MpiUnavailableError } from '../../runtime/distributed/mpi';
 import { ProcessGroup, SINGLE_PROCESS } from '../../runtime/distributed/process-group';
 import type { LoaderOptions } from '../../runtime/data/loader';
@@ -20,7 +19,7 @@ import {
 import { addEpOption, startEp } from '../execution-provider-option';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint';
-import { pretrainingLr, pretrainingWarmupSteps } from '../../runtime/train/recipe';
+import { PRETRAINING_DEFAULTS, pretrainingRunOptions } from '../../runtime/train/recipe';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import {
   nonNegativeInt,
@@ -192,30 +191,21 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }, group: 
       );
     // --accumulate is per rank; the run records the update's micro-batches over all ranks.
     const accumulate = flags.accumulate * group.size;
-    const warmupSteps = flags.warmupSteps ?? pretrainingWarmupSteps(flags.steps);
-    runOptions = {
-      buildDir: path.resolve(buildDir),
+    runOptions = pretrainingRunOptions({
+      buildDir,
       data: source,
       steps: flags.steps,
-      schedule: {
-        baseLr: flags.lr ?? pretrainingLr(manifest.config.preset, manifest.config.batch * accumulate),
-        minLr: flags.minLr,
-        warmupSteps,
-        totalSteps: flags.steps,
-      },
+      lr: flags.lr,
+      minLr: flags.minLr,
+      warmupSteps: flags.warmupSteps,
       seed: flags.seed,
       accumulate,
-      augment: flags.augment
-        ? defaultAugment(manifest.config.preset, source.kind, {
-            scale: flags.cropScale,
-            flip: flags.flip,
-          })
-        : false,
+      augment: flags.augment && { scale: flags.cropScale, flip: flags.flip },
       alignmentDropPath: flags.alignmentDropPath,
       limit: flags.limit,
       checkpointEvery: flags.checkpointEvery,
       threads: flags.threads,
-    };
+    });
   }
   let result;
   try {
@@ -264,17 +254,27 @@ export function registerTrain(program: Command): void {
     .option('--precision <p>', 'fp32 or fp16 mixed precision when building from a preset')
     .option('--out <dir>', 'run folder (checkpoints, metrics.jsonl, loss.png); default runs/<preset>')
     .option('--resume <run>', 'continue a run from its newest checkpoint, exactly')
-    .option('--steps <n>', 'optimizer updates', positiveInt, 1000)
+    .option('--steps <n>', 'optimizer updates', positiveInt, PRETRAINING_DEFAULTS.steps)
     .option(
       '--lr <lr>',
       'peak learning rate (default: 1.5e-3 x batch/2048; 1e-3 for cae-tiny-*)',
       positiveNumber,
     )
-    .option('--min-lr <lr>', 'final learning rate of the cosine schedule', nonNegativeNumber, 1e-5)
+    .option(
+      '--min-lr <lr>',
+      'final learning rate of the cosine schedule',
+      nonNegativeNumber,
+      PRETRAINING_DEFAULTS.minLr,
+    )
     .option('--warmup-steps <n>', 'linear warmup steps (default 5% of --steps)', nonNegativeInt)
     .option('--seed <n>', 'seed for data order, augmentation, masks, drop path', nonNegativeInt, 0)
     .option('--accumulate <n>', 'micro-batches per update (uses grad_step + host AdamW)', positiveInt, 1)
-    .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, 200)
+    .option(
+      '--checkpoint-every <n>',
+      'steps between checkpoints',
+      positiveInt,
+      PRETRAINING_DEFAULTS.checkpointEvery,
+    )
     .option('--log-every <n>', 'steps between status lines', positiveInt, 10)
     .option('--threads <n>', 'ORT intra-op threads (default: all cores)', positiveInt)
     .option('--workers <n>', 'data-loading worker threads', nonNegativeInt)

@@ -1,3 +1,9 @@
+import * as path from 'node:path';
+import { readManifest } from '../../artifacts/manifest';
+import { defaultAugment } from '../data/augment-defaults';
+import type { LoaderSource } from '../data/types';
+import type { RunOptions } from './run-options';
+
 /**
  * The recipes' defaults, in one place for the CLI and library users: learning rates scaled with the
  * total batch, warmup as a fraction of the schedule, layer decay per model size.
@@ -25,3 +31,51 @@ export function finetuningLr(preset: string, totalBatch: number): number {
 
 /** Layer-wise lr decay of the reference's scripts: 0.65 for ViT-B and smaller, 0.75 for ViT-L. */
 export const finetuningLayerDecay = (preset: string): number => (preset.includes('large') ? 0.75 : 0.65);
+
+/** A pretraining run as a library user asks for it: what is left out takes the CLI's defaults. */
+export interface PretrainingRequest {
+  /** A build folder (cae-onnx build); its manifest gives the preset and batch the defaults depend on. */
+  readonly buildDir: string;
+  readonly data: LoaderSource;
+  readonly steps?: number;
+  readonly lr?: number;
+  readonly minLr?: number;
+  readonly warmupSteps?: number;
+  readonly seed?: number;
+  /** Micro-batches per update over all ranks. */
+  readonly accumulate?: number;
+  /** false: no crops or flips; otherwise the preset's crops, with these overrides. */
+  readonly augment?: false | { readonly scale?: readonly [number, number]; readonly flip?: boolean };
+  readonly alignmentDropPath?: boolean;
+  readonly limit?: number;
+  readonly checkpointEvery?: number;
+  readonly threads?: number;
+}
+
+/** The defaults of `cae-onnx train`: 1000 steps, checkpoints every 200, lr and warmup as above. */
+export const PRETRAINING_DEFAULTS = { steps: 1000, minLr: 1e-5, seed: 0, checkpointEvery: 200 };
+
+/** A complete RunOptions for pretraining, with `cae-onnx train`'s defaults where the request is silent. */
+export function pretrainingRunOptions(r: PretrainingRequest): RunOptions {
+  const { config } = readManifest(r.buildDir);
+  const steps = r.steps ?? PRETRAINING_DEFAULTS.steps;
+  const accumulate = r.accumulate ?? 1;
+  return {
+    buildDir: path.resolve(r.buildDir),
+    data: r.data,
+    steps,
+    schedule: {
+      baseLr: r.lr ?? pretrainingLr(config.preset, config.batch * accumulate),
+      minLr: r.minLr ?? PRETRAINING_DEFAULTS.minLr,
+      warmupSteps: r.warmupSteps ?? pretrainingWarmupSteps(steps),
+      totalSteps: steps,
+    },
+    seed: r.seed ?? PRETRAINING_DEFAULTS.seed,
+    accumulate,
+    augment: r.augment === false ? false : defaultAugment(config.preset, r.data.kind, r.augment ?? {}),
+    alignmentDropPath: r.alignmentDropPath ?? true,
+    limit: r.limit,
+    checkpointEvery: r.checkpointEvery ?? PRETRAINING_DEFAULTS.checkpointEvery,
+    threads: r.threads,
+  };
+}
