@@ -122,3 +122,24 @@ test('a distributed run resumed on one process continues its losses exactly; 3 r
   expect(three.code).not.toBe(0);
   expect(three.out).toMatch(/2 micro-batches per update, which 3 ranks cannot share evenly/);
 }, 120_000);
+
+test('finetune --distributed mpi: 2 ranks equal --accumulate 2 (losses, validation); rank 0 exports', async () => {
+  const args = ['--from', distributed, '--data', 'mnist:train', '--val', 'mnist:test', '--limit', '64'];
+  const common = [...args, '--val-limit', '64', '--batch', '8', '--epochs', '2', '--workers', '1'];
+  const two = path.join(root, 'ft-two');
+  const one = path.join(root, 'ft-one');
+  const r = await finish(mpirun(2, ['finetune', '--distributed', 'mpi', ...common, '--out', two]));
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/wrote .*classifier\.onnx/);
+  const s = await cli('finetune', ...common, '--accumulate', '2', '--out', one);
+  expect(s.code).toBe(0);
+  const metrics = (dir: string) => readMetrics(path.join(dir, 'metrics.jsonl'));
+  expect(metrics(two).map((m) => m.loss)).toEqual(metrics(one).map((m) => m.loss));
+  expect(metrics(two).map((m) => m.val_loss)).toEqual(metrics(one).map((m) => m.val_loss));
+  expect(
+    metrics(two)
+      .filter((m) => m.val_top1 !== undefined)
+      .map((m) => m.step),
+  ).toEqual([4, 8]);
+  expect(fs.existsSync(path.join(two, 'classifier.onnx'))).toBe(true);
+}, 120_000);

@@ -16,7 +16,9 @@ import { listCheckpoints, readCheckpoint } from '../../runtime/train/checkpoint'
 import { finetuningLayerDecay, finetuningLr, WARMUP_FRACTION } from '../../runtime/train/recipe';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
 import { parseDataArgument } from '../data-argument';
+import { addDistributedOption, onEveryRank, startGroup } from '../distributed-option';
 import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
+import type { ProcessGroup } from '../../runtime/distributed/process-group';
 import {
   nonNegativeInt,
   nonNegativeNumber,
@@ -65,6 +67,7 @@ interface FinetuneFlags {
   valLimit?: number;
   opset?: number;
   ep: EpChoice;
+  distributed?: 'mpi';
 }
 
 /** Class names: --class-names (a comma list or a file with one per line), else the data's, else the ids. */
@@ -98,7 +101,14 @@ function labelsOf(source: LoaderSource, flag: string, limit?: number) {
 }
 
 /** Makes the fine-tuning build and the run's options for a new run. */
-function newRun(flags: FinetuneFlags, runDir: string, ep: ResolvedEp, say: (s: string) => void): RunOptions {
+/** Makes the fine-tuning build (rank 0 alone; the others wait) and the run's options for a new run. */
+function newRun(
+  flags: FinetuneFlags,
+  runDir: string,
+  ep: ResolvedEp,
+  say: (s: string) => void,
+  group: ProcessGroup,
+): RunOptions {
   if (!flags.data || !flags.val) throw new UserError('a new fine-tuning run needs --data and --val');
   if (!flags.from && !flags.preset)
     throw new UserError('give --from (a pretrained run) or --preset (random init)');
@@ -124,44 +134,48 @@ function newRun(flags: FinetuneFlags, runDir: string, ep: ResolvedEp, say: (s: s
     precision: 'fp32' as const,
   };
   const batchesPerEpoch = Math.floor(train.labels.length / config.batch);
-  const stepsPerEpoch = Math.floor(batchesPerEpoch / flags.accumulate);
+  // --accumulate is per rank; the run records the update's micro-batches over all ranks.
+  const accumulate = flags.accumulate * group.size;
+  const stepsPerEpoch = Math.floor(batchesPerEpoch / accumulate);
   if (stepsPerEpoch < 1) {
     throw new UserError(
-      `--data has ${train.labels.length} images: not one update of ${config.batch} x ${flags.accumulate}`,
+      `--data has ${train.labels.length} images: not one update of ${config.batch} x ${accumulate}`,
     );
   }
   const steps = flags.epochs * stepsPerEpoch;
   const layerDecay = flags.layerDecay ?? finetuningLayerDecay(config.preset);
   say(
     `fine-tuning ${config.preset} from ${source.description}: ${classNames.length} classes, ` +
-      `${flags.epochs} epochs of ${stepsPerEpoch} updates (batch ${config.batch * flags.accumulate}), layer decay ${layerDecay}`,
+      `${flags.epochs} epochs of ${stepsPerEpoch} updates (batch ${config.batch * accumulate}), layer decay ${layerDecay}`,
   );
   const buildDir = path.join(runDir, 'build');
-  buildFinetuneArtifacts({
-    outDir: buildDir,
-    config,
-    classNames,
-    layerDecay,
-    optimizer: { ...ADAMW_DEFAULTS, weightDecay: flags.weightDecay },
-    normalization: source.normalization,
-    seed: flags.seed,
-    encoder: source.encoder,
-    initializedFrom: source.description,
-    opset: flags.opset ?? DEFAULT_OPSET_FOR_EP[ep.name],
-  });
+  if (group.rank === 0)
+    buildFinetuneArtifacts({
+      outDir: buildDir,
+      config,
+      classNames,
+      layerDecay,
+      optimizer: { ...ADAMW_DEFAULTS, weightDecay: flags.weightDecay },
+      normalization: source.normalization,
+      seed: flags.seed,
+      encoder: source.encoder,
+      initializedFrom: source.description,
+      opset: flags.opset ?? DEFAULT_OPSET_FOR_EP[ep.name],
+    });
+  group.barrier();
   const warmupEpochs = flags.warmupEpochs ?? WARMUP_FRACTION * flags.epochs;
   return {
     buildDir: path.resolve(buildDir),
     data,
     steps,
     schedule: {
-      baseLr: flags.lr ?? finetuningLr(config.preset, config.batch * flags.accumulate),
+      baseLr: flags.lr ?? finetuningLr(config.preset, config.batch * accumulate),
       minLr: flags.minLr,
       warmupSteps: Math.round(warmupEpochs * stepsPerEpoch),
       totalSteps: steps,
     },
     seed: flags.seed,
-    accumulate: flags.accumulate,
+    accumulate,
     augment: flags.augment
       ? defaultAugment(config.preset, data.kind, { scale: flags.cropScale, flip: flags.flip })
       : false,
@@ -186,7 +200,14 @@ function newRun(flags: FinetuneFlags, runDir: string, ep: ResolvedEp, say: (s: s
 }
 
 async function run(flags: FinetuneFlags): Promise<void> {
-  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const group = startGroup(flags.distributed);
+  await onEveryRank(group, () => finetune(flags, group));
+}
+
+async function finetune(flags: FinetuneFlags, group: ProcessGroup): Promise<void> {
+  // Rank 0 speaks and writes for a data-parallel run; the other ranks follow.
+  const leader = group.rank === 0;
+  const say = leader ? (line: string) => process.stderr.write(`${line}\n`) : () => undefined;
   const ep = await startEp(flags.ep, say);
   let runDir: string;
   let runOptions: RunOptions | undefined;
@@ -200,9 +221,9 @@ async function run(flags: FinetuneFlags): Promise<void> {
     runDir =
       flags.out ??
       path.join('runs', `${path.basename(path.resolve(flags.from ?? flags.preset ?? 'model'))}-finetune`);
-    created = claimRunFolder(runDir, flags.force);
+    created = leader && claimRunFolder(runDir, flags.force);
     try {
-      runOptions = newRun(flags, runDir, ep, say);
+      runOptions = newRun(flags, runDir, ep, say, group);
     } catch (e) {
       if (created) fs.rmSync(runDir, { recursive: true, force: true });
       throw e;
@@ -222,7 +243,8 @@ async function run(flags: FinetuneFlags): Promise<void> {
         progress.end();
         say(line);
       },
-      status: progress.update,
+      status: leader ? progress.update : () => undefined,
+      group,
     });
   } catch (e) {
     progress.end();
@@ -238,8 +260,10 @@ async function run(flags: FinetuneFlags): Promise<void> {
   say(`metrics: ${path.join(runDir, 'metrics.jsonl')}, curves: ${path.join(runDir, 'loss.png')}`);
   if (result.interrupted) {
     say(`stopped at step ${result.lastStep}; continue with: cae-onnx finetune --resume ${runDir}`);
+    group.finalize();
     process.exit(130);
   }
+  if (!leader) return;
   const ckpt = readCheckpoint(runDir);
   const file = path.join(runDir, 'classifier.onnx');
   const report = await exportClassifier(
@@ -338,5 +362,5 @@ export function registerFinetune(program: Command): void {
     .option('--limit <n>', 'use the first N training images', positiveInt)
     .option('--val-limit <n>', 'use the first N validation images', positiveInt)
     .option('--opset <n>', 'ONNX opset of the graphs (default: the one --ep has kernels for)', positiveInt);
-  addEpOption(command).action(run);
+  addDistributedOption(addEpOption(command)).action(run);
 }

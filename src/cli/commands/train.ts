@@ -7,8 +7,7 @@ import { readModelFile } from '../../artifacts/onnx-file';
 import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
 import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
-import { Mpi, MpiUnavailableError } from '../../runtime/distributed/mpi';
-import { ProcessGroup, SINGLE_PROCESS } from '../../runtime/distributed/process-group';
+import type { ProcessGroup } from '../../runtime/distributed/process-group';
 import type { LoaderOptions } from '../../runtime/data/loader';
 import {
   EpChoice,
@@ -16,19 +15,13 @@ import {
   float16Problem,
   ResolvedEp,
 } from '../../runtime/execution-providers';
+import { addDistributedOption, onEveryRank, startGroup } from '../distributed-option';
 import { addEpOption, startEp } from '../execution-provider-option';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint';
 import { PRETRAINING_DEFAULTS, pretrainingRunOptions } from '../../runtime/train/recipe';
 import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
-import {
-  nonNegativeInt,
-  nonNegativeNumber,
-  oneOf,
-  positiveInt,
-  positiveNumber,
-  scaleRange,
-} from '../options';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, scaleRange } from '../options';
 import { progressLine } from '../progress-line';
 import { claimRunFolder } from '../run-folder';
 import { UserError } from '../run-command';
@@ -93,30 +86,16 @@ function importedFrom(checkpoint: string): string | undefined {
  */
 async function run(flags: TrainFlags): Promise<void> {
   const created: { dir?: string } = {};
-  const group = flags.distributed === 'mpi' ? startMpi() : SINGLE_PROCESS;
-  try {
-    await runTraining(flags, created, group);
-  } catch (e) {
-    if (created.dir && listCheckpoints(created.dir).length === 0)
-      fs.rmSync(created.dir, { recursive: true, force: true });
-    if (group.size > 1) {
-      // One rank failing must end the others, which would otherwise wait in the next all-reduce.
-      process.stderr.write(`cae-onnx: rank ${group.rank}: ${(e as Error).message}\n`);
-      group.abort(1);
+  const group = startGroup(flags.distributed);
+  await onEveryRank(group, async () => {
+    try {
+      await runTraining(flags, created, group);
+    } catch (e) {
+      if (created.dir && listCheckpoints(created.dir).length === 0)
+        fs.rmSync(created.dir, { recursive: true, force: true });
+      throw e;
     }
-    throw e;
-  }
-  group.finalize();
-}
-
-/** MPI, started once per process; without it, what to install. */
-function startMpi(): ProcessGroup {
-  try {
-    return Mpi.init();
-  } catch (e) {
-    if (e instanceof MpiUnavailableError) throw new UserError(`--distributed mpi: ${e.message}`);
-    throw e;
-  }
+  });
 }
 
 async function runTraining(flags: TrainFlags, created: { dir?: string }, group: ProcessGroup): Promise<void> {
@@ -288,11 +267,6 @@ export function registerTrain(program: Command): void {
     .option('--no-flip', 'no horizontal flips')
     .option('--no-augment', 'no random crops or flips')
     .option('--no-alignment-drop-path', 'no drop path in the alignment pass (the reference keeps it)')
-    .option('--force', 'start over in an existing run folder')
-    .option(
-      '--distributed <engine>',
-      'data-parallel over the ranks of `mpirun -np N cae-onnx train ...` (mpi); --batch and --accumulate are per rank',
-      oneOf('mpi'),
-    );
-  addEpOption(command).action(run);
+    .option('--force', 'start over in an existing run folder');
+  addDistributedOption(addEpOption(command)).action(run);
 }
