@@ -16,3 +16,23 @@ export function claimRunFolder(runDir: string, force: boolean | undefined): bool
   if (force) fs.rmSync(runDir, { recursive: true, force: true });
   return !fs.existsSync(runDir) || fs.readdirSync(runDir).length === 0;
 }
+
+/** Where a command notes the run folder it created (see claimRunFolder). */
+export interface CreatedFolder {
+  dir?: string;
+}
+
+/**
+ * Runs a command that may create a run folder: if it fails before the run's first checkpoint (a
+ * damaged build, an unusable dataset), the folder it created is removed, so no half-made run stays.
+ */
+export async function removingUnfinishedRun(main: (created: CreatedFolder) => Promise<void>): Promise<void> {
+  const created: CreatedFolder = {};
+  try {
+    await main(created);
+  } catch (e) {
+    if (created.dir && listCheckpoints(created.dir).length === 0)
+      fs.rmSync(created.dir, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -8,13 +8,14 @@ import { datasetLabels } from '../../runtime/data/dataset-labels';
 import { MIXUP_DEFAULTS } from '../../runtime/data/mixup';
 import { RANDOM_ERASING_DEFAULTS } from '../../runtime/data/random-erasing';
 import type { LoaderSource } from '../../runtime/data/types';
-import { EpChoice, ExecutionProviderError, ResolvedEp } from '../../runtime/execution-providers';
+import type { EpChoice, ResolvedEp } from '../../runtime/execution-providers';
 import { exportClassifier } from '../../runtime/finetune/export-classifier';
 import { finetuneSource } from '../../runtime/finetune/finetune-source';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readCheckpoint } from '../../runtime/train/checkpoint';
 import { finetuningLayerDecay, finetuningLr, WARMUP_FRACTION } from '../../runtime/train/recipe';
-import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
+import { METRICS_FILE, readMetrics } from '../../runtime/train/metrics-log';
+import type { RunOptions } from '../../runtime/train/trainer';
 import { parseDataArgument } from '../data-argument';
 import { addDistributedOption, onEveryRank, startGroup } from '../distributed-option';
 import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
@@ -27,9 +28,9 @@ import {
   positiveNumber,
   scaleRange,
 } from '../options';
-import { progressLine } from '../progress-line';
-import { claimRunFolder } from '../run-folder';
+import { claimRunFolder, CreatedFolder, removingUnfinishedRun } from '../run-folder';
 import { UserError } from '../run-command';
+import { runTrainingCommand } from '../train-command-run';
 
 interface FinetuneFlags {
   from?: string;
@@ -201,17 +202,16 @@ function newRun(
 
 async function run(flags: FinetuneFlags): Promise<void> {
   const group = startGroup(flags.distributed);
-  await onEveryRank(group, () => finetune(flags, group));
+  await onEveryRank(group, () => removingUnfinishedRun((created) => finetune(flags, group, created)));
 }
 
-async function finetune(flags: FinetuneFlags, group: ProcessGroup): Promise<void> {
+async function finetune(flags: FinetuneFlags, group: ProcessGroup, created: CreatedFolder): Promise<void> {
   // Rank 0 speaks and writes for a data-parallel run; the other ranks follow.
   const leader = group.rank === 0;
   const say = leader ? (line: string) => process.stderr.write(`${line}\n`) : () => undefined;
   const ep = await startEp(flags.ep, say);
   let runDir: string;
   let runOptions: RunOptions | undefined;
-  let created = false;
   if (flags.resume) {
     if (listCheckpoints(flags.resume).length === 0)
       throw new UserError(`--resume ${flags.resume}: no checkpoint there to resume from`);
@@ -221,48 +221,19 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup): Promise<void
     runDir =
       flags.out ??
       path.join('runs', `${path.basename(path.resolve(flags.from ?? flags.preset ?? 'model'))}-finetune`);
-    created = leader && claimRunFolder(runDir, flags.force);
-    try {
-      runOptions = newRun(flags, runDir, ep, say, group);
-    } catch (e) {
-      if (created) fs.rmSync(runDir, { recursive: true, force: true });
-      throw e;
-    }
+    if (leader && claimRunFolder(runDir, flags.force)) created.dir = runDir;
+    runOptions = newRun(flags, runDir, ep, say, group);
   }
-  const progress = progressLine();
-  let result;
-  try {
-    result = await train({
-      runDir,
-      run: runOptions,
-      resume: !!flags.resume,
-      ep,
-      workers: flags.workers,
-      logEvery: flags.logEvery,
-      say: (line) => {
-        progress.end();
-        say(line);
-      },
-      status: leader ? progress.update : () => undefined,
-      group,
-    });
-  } catch (e) {
-    progress.end();
-    if (created && listCheckpoints(runDir).length === 0) fs.rmSync(runDir, { recursive: true, force: true });
-    if (e instanceof NonFiniteLossError || e instanceof ExecutionProviderError) {
-      process.stderr.write(`cae-onnx: ${e.message}\n`);
-      process.exit(3);
-    }
-    throw e;
-  }
-  progress.end();
-  say(`checkpoint: ${result.checkpoint ?? '(none)'}`);
-  say(`metrics: ${path.join(runDir, 'metrics.jsonl')}, curves: ${path.join(runDir, 'loss.png')}`);
-  if (result.interrupted) {
-    say(`stopped at step ${result.lastStep}; continue with: cae-onnx finetune --resume ${runDir}`);
-    group.finalize();
-    process.exit(130);
-  }
+  const result = await runTrainingCommand('finetune', {
+    runDir,
+    run: runOptions,
+    resume: !!flags.resume,
+    ep,
+    workers: flags.workers,
+    logEvery: flags.logEvery,
+    say,
+    group,
+  });
   if (!leader) return;
   const ckpt = readCheckpoint(runDir);
   const file = path.join(runDir, 'classifier.onnx');
@@ -273,12 +244,11 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup): Promise<void
     ckpt.manifest.opset ?? DEFAULT_OPSET_FOR_EP[ep.name],
     sessionFor(ep),
   );
-  const last = [...fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n')]
-    .map((l) => JSON.parse(l) as Record<string, number>)
+  const last = readMetrics(path.join(runDir, METRICS_FILE))
     .filter((m) => typeof m.val_top1 === 'number')
     .at(-1);
   process.stdout.write(
-    `${last ? `validation top-1 ${(100 * last.val_top1).toFixed(2)}% after ${result.lastStep} steps; ` : ''}` +
+    `${last ? `validation top-1 ${(100 * (last.val_top1 as number)).toFixed(2)}% after ${result.lastStep} steps; ` : ''}` +
       `wrote ${path.resolve(file)} (${report.classes} classes; matches the training graph to ${report.maxAbsDiff.toExponential(1)}). ` +
       `Try: cae-onnx predict --model ${file} IMAGE...\n`,
   );

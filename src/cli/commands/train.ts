@@ -9,22 +9,17 @@ import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
 import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
 import type { ProcessGroup } from '../../runtime/distributed/process-group';
 import type { LoaderOptions } from '../../runtime/data/loader';
-import {
-  EpChoice,
-  ExecutionProviderError,
-  float16Problem,
-  ResolvedEp,
-} from '../../runtime/execution-providers';
+import { EpChoice, float16Problem, ResolvedEp } from '../../runtime/execution-providers';
 import { addDistributedOption, onEveryRank, startGroup } from '../distributed-option';
 import { addEpOption, startEp } from '../execution-provider-option';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint';
 import { PRETRAINING_DEFAULTS, pretrainingRunOptions } from '../../runtime/train/recipe';
-import { NonFiniteLossError, RunOptions, train } from '../../runtime/train/trainer';
+import type { RunOptions } from '../../runtime/train/trainer';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, scaleRange } from '../options';
-import { progressLine } from '../progress-line';
-import { claimRunFolder } from '../run-folder';
+import { claimRunFolder, CreatedFolder, removingUnfinishedRun } from '../run-folder';
 import { UserError } from '../run-command';
+import { runTrainingCommand } from '../train-command-run';
 
 interface TrainFlags {
   data?: string;
@@ -85,24 +80,14 @@ function importedFrom(checkpoint: string): string | undefined {
  * half-made run folder behind; a folder that held anything before is left alone.
  */
 async function run(flags: TrainFlags): Promise<void> {
-  const created: { dir?: string } = {};
   const group = startGroup(flags.distributed);
-  await onEveryRank(group, async () => {
-    try {
-      await runTraining(flags, created, group);
-    } catch (e) {
-      if (created.dir && listCheckpoints(created.dir).length === 0)
-        fs.rmSync(created.dir, { recursive: true, force: true });
-      throw e;
-    }
-  });
+  await onEveryRank(group, () => removingUnfinishedRun((created) => runTraining(flags, created, group)));
 }
 
-async function runTraining(flags: TrainFlags, created: { dir?: string }, group: ProcessGroup): Promise<void> {
+async function runTraining(flags: TrainFlags, created: CreatedFolder, group: ProcessGroup): Promise<void> {
   // Rank 0 speaks and writes for a data-parallel run; the other ranks follow.
   const leader = group.rank === 0;
   const say = leader ? (line: string) => process.stderr.write(`${line}\n`) : () => undefined;
-  const progress = progressLine();
   const ep: ResolvedEp = await startEp(flags.ep, say);
   // Refused before a build is written; builds given with --build or --resume are checked by train().
   const f16 = flags.precision === 'fp16' ? await float16Problem(ep.name) : undefined;
@@ -186,35 +171,16 @@ async function runTraining(flags: TrainFlags, created: { dir?: string }, group: 
       threads: flags.threads,
     });
   }
-  let result;
-  try {
-    result = await train({
-      runDir,
-      run: runOptions,
-      resume: !!flags.resume && !imported,
-      ep,
-      workers: flags.workers,
-      logEvery: flags.logEvery,
-      say,
-      status: leader ? progress.update : () => undefined,
-      group,
-    });
-  } catch (e) {
-    progress.end();
-    if (e instanceof NonFiniteLossError || e instanceof ExecutionProviderError) {
-      process.stderr.write(`cae-onnx: ${e.message}\n`);
-      process.exit(3);
-    }
-    throw e;
-  }
-  progress.end();
-  say(`checkpoint: ${result.checkpoint ?? '(none)'}`);
-  say(`metrics: ${path.join(runDir, 'metrics.jsonl')}, loss curve: ${path.join(runDir, 'loss.png')}`);
-  if (result.interrupted) {
-    say(`stopped at step ${result.lastStep}; continue with: cae-onnx train --resume ${runDir}`);
-    group.finalize();
-    process.exit(130);
-  }
+  const result = await runTrainingCommand('train', {
+    runDir,
+    run: runOptions,
+    resume: !!flags.resume && !imported,
+    ep,
+    workers: flags.workers,
+    logEvery: flags.logEvery,
+    say,
+    group,
+  });
   say(
     `done: ${result.lastStep} steps. Export the encoder with: cae-onnx export --checkpoint ${runDir} --out encoder.onnx`,
   );

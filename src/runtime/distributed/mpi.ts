@@ -62,6 +62,7 @@ interface Bindings {
 
 export class Mpi implements ProcessGroup {
   private finalized = false;
+  private send = new Float32Array(0);
 
   private constructor(
     private readonly b: Bindings,
@@ -126,7 +127,10 @@ export class Mpi implements ProcessGroup {
    */
   allreduceSum(data: Float32Array): void {
     const { float, sum, comm } = this.handles;
-    check(this.b.allreduce(data.slice(), data, data.length, float, sum, comm), 'MPI_Allreduce');
+    // The send copy is kept between calls: training all-reduces a buffer of the same size every update.
+    if (this.send.length !== data.length) this.send = new Float32Array(data.length);
+    this.send.set(data);
+    check(this.b.allreduce(this.send, data, data.length, float, sum, comm), 'MPI_Allreduce');
   }
 
   barrier(): void {

@@ -48,7 +48,6 @@ export async function classificationTask(
     },
     o.finetune.valLimit,
   );
-  const trainable = new Set(manifest.params.map((p) => p.name));
   return {
     terms: [],
     loader: { erase: o.finetune.erase || undefined },
@@ -75,12 +74,11 @@ export async function classificationTask(
     },
     evaluate: async (step, params) => {
       if (step % o.finetune.evalEvery !== 0 && step !== o.totalSteps) return undefined;
-      const all = await params();
       const score = await evaluateClassifier(session, reader, {
         channels: c.inChans,
         size: c.imageSize,
         classes,
-        params: new Map([...all].filter(([k]) => trainable.has(k))),
+        params: await params(),
       });
       return { val_top1: score.top1, val_loss: score.loss, val_samples: score.count };
     },

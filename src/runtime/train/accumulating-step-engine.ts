@@ -23,6 +23,8 @@ export const CHECKSUM_EVERY = 50;
  * CHECKSUM_EVERY updates the ranks compare a hash of their parameters and stop on a difference.
  */
 export class AccumulatingStepEngine implements StepEngine {
+  private readonly shapes: Map<string, number[]>;
+
   private constructor(
     private readonly manifest: Manifest,
     private readonly session: ModelSession,
@@ -34,7 +36,9 @@ export class AccumulatingStepEngine implements StepEngine {
     private readonly terms: readonly string[],
     readonly microBatches: number,
     private readonly group: ProcessGroup,
-  ) {}
+  ) {
+    this.shapes = new Map(manifest.params.map((p) => [p.name, p.shape as number[]]));
+  }
 
   /** `microBatches` of this rank per update; the update's total is that times the group's size. */
   static async create(
@@ -78,7 +82,7 @@ export class AccumulatingStepEngine implements StepEngine {
   }
 
   private tensor(name: string, data: Float32Array): TensorData {
-    return tensorData('float32', this.manifest.params.find((p) => p.name === name)!.shape as number[], data);
+    return tensorData('float32', this.shapes.get(name)!, data);
   }
 
   async step(
