@@ -13,10 +13,18 @@ export class ExecutionProviderError extends Error {
   override name = 'ExecutionProviderError';
 }
 
+/**
+ * Fetches onnxruntime-node's CUDA 12 provider libraries. The package's install script is denied in
+ * package.json's allowScripts (it would download them on every install, and fails offline), so it is
+ * run by hand, which works the same with every npm.
+ */
+export const CUDA_INSTALL_COMMAND =
+  'ONNXRUNTIME_NODE_INSTALL=1 node node_modules/onnxruntime-node/script/install';
+
 const HOW_TO: Record<Exclude<EpName, 'cpu'>, string> = {
   cuda:
     "The CUDA EP needs onnxruntime-node's CUDA 12 provider libraries and an NVIDIA driver: " +
-    '`npm install-scripts approve onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --foreground-scripts` ' +
+    `\`${CUDA_INSTALL_COMMAND}\` ` +
     '(needs the internet), with CUDA 12 and cuDNN 9 runtime libraries on LD_LIBRARY_PATH.',
   dml: 'DirectML is available on Windows only.',
   webgpu:
