@@ -8,15 +8,36 @@ export interface EncoderMetadata {
   readonly std: readonly number[];
   readonly patchSize?: number;
   readonly preset?: string;
+  /** The run folder and checkpoint step the weights came from (cae-onnx export of a run). */
+  readonly trainedIn?: TrainedIn;
+}
+
+/** Where an exported model's weights were trained: results measured on it are recorded there. */
+export interface TrainedIn {
+  readonly run: string;
+  readonly step: number;
 }
 
 /** Metadata written into encoder.onnx by build and export. */
-export function encoderMetadata(m: Manifest): Record<string, string> {
+export function encoderMetadata(m: Manifest, trainedIn?: TrainedIn): Record<string, string> {
   return {
     'cae_onnx.normalization': JSON.stringify(m.normalization),
     'cae_onnx.patch_size': String(m.config.patchSize),
     'cae_onnx.preset': m.config.preset,
+    ...(trainedIn ? { [TRAINED_IN]: JSON.stringify(trainedIn) } : {}),
   };
+}
+
+const TRAINED_IN = 'cae_onnx.trained_in';
+
+function readTrainedIn(value: string | undefined): TrainedIn | undefined {
+  if (!value) return undefined;
+  try {
+    const t = JSON.parse(value) as Partial<TrainedIn>;
+    return typeof t.run === 'string' && typeof t.step === 'number' ? { run: t.run, step: t.step } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the metadata back; undefined when the model was not written by cae-onnx. */
@@ -31,6 +52,7 @@ export function readEncoderMetadata(model: onnx.IModelProto): EncoderMetadata | 
     std: parsed.std,
     patchSize: patch ? Number(patch) : undefined,
     preset: props.get('cae_onnx.preset'),
+    trainedIn: readTrainedIn(props.get(TRAINED_IN)),
   };
 }
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { ExecutionProviderError } from '../runtime/execution-providers';
 import type { ProcessGroup } from '../runtime/distributed/process-group';
-import { CURVE_FILE } from '../runtime/train/loss-curve';
+import { CURVE_FILE } from '../runtime/report/write-run-report';
 import { METRICS_FILE } from '../runtime/train/metrics-log';
 import { NonFiniteLossError, train, TrainOptions, TrainResult } from '../runtime/train/trainer';
 import { progressLine } from './progress-line';
@@ -34,6 +34,7 @@ export async function runTrainingCommand(
   progress.end();
   say(`checkpoint: ${result.checkpoint ?? '(none)'}`);
   say(`metrics: ${path.join(o.runDir, METRICS_FILE)}, curves: ${path.join(o.runDir, CURVE_FILE)}`);
+  if (result.report) say(`report: ${result.report} (open it in a browser)`);
   if (result.interrupted) {
     say(`stopped at step ${result.lastStep}; continue with: cae-onnx ${command} --resume ${o.runDir}`);
     o.group.finalize();

@@ -3,7 +3,7 @@ import { buildEncoderGraph } from '../graph-builder/cae/model';
 import { Graph } from '../graph-builder/core/graph';
 import { tensorData, TensorData } from '../graph-builder/core/tensor-data';
 import { toModelProto, unsupportedOpset } from '../graph-builder/onnx/to-model-proto';
-import { encoderMetadata } from '../artifacts/encoder-metadata';
+import { encoderMetadata, TrainedIn } from '../artifacts/encoder-metadata';
 import type { Manifest } from '../artifacts/manifest';
 import { writeModelFile } from '../artifacts/onnx-file';
 import { Rng } from '../random/rng';
@@ -29,6 +29,8 @@ export async function exportEncoder(
   opset = 21,
   /** Where the exported model is verified (default: CPU). */
   session: SessionConfig = {},
+  /** The run and step the weights come from, written into the model's metadata. */
+  trainedIn?: TrainedIn,
 ): Promise<ExportReport> {
   const unsupported = unsupportedOpset(opset);
   if (unsupported) throw new Error(`--${unsupported}`);
@@ -40,7 +42,7 @@ export async function exportEncoder(
       paramsAs: 'initializers',
       paramValues: encoderParams,
       opset,
-      metadata: encoderMetadata(manifest),
+      metadata: encoderMetadata(manifest, trainedIn),
     }),
   );
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { readCheckpoint } from '../../runtime/train/checkpoint';
+import { readCheckpoint, runOfCheckpoint } from '../../runtime/train/checkpoint';
 import { exportEncoder } from '../../runtime/export-encoder';
 import { exportClassifier } from '../../runtime/finetune/export-classifier';
 import type { EpChoice } from '../../runtime/execution-providers';
@@ -43,7 +43,15 @@ export function registerExport(program: Command): void {
           );
           return;
         }
-        report = await exportEncoder(ckpt.manifest, ckpt.params, flags.out, opset, sessionFor(ep));
+        const run = runOfCheckpoint(ckpt.dir);
+        report = await exportEncoder(
+          ckpt.manifest,
+          ckpt.params,
+          flags.out,
+          opset,
+          sessionFor(ep),
+          run ? { run, step: ckpt.state.step } : undefined,
+        );
       } catch (e) {
         throw new UserError((e as Error).message);
       }

@@ -5,10 +5,11 @@ import { defaultNormalization } from '../../artifacts/build';
 import { readEncoderMetadata } from '../../artifacts/encoder-metadata';
 import { readModelFile } from '../../artifacts/onnx-file';
 import { parseDataArgument } from '../data-argument';
-import { extractFeatures, FeaturePool, FeatureSet } from '../../runtime/eval/features';
-import { knnClassify } from '../../runtime/eval/knn';
-import { attentiveProbe, linearProbe } from '../../runtime/eval/probes';
-import type { Samples } from '../../runtime/eval/probe-fit';
+import { extractFeatures, FeaturePool } from '../../runtime/eval/features';
+import { pixelBaseline } from '../../runtime/eval/pixel-baseline';
+import { ProbeProtocol, runProbe } from '../../runtime/eval/probe-protocol';
+import { appendEvaluation } from '../../runtime/report/evaluations';
+import { writeRunReport } from '../../runtime/report/write-run-report';
 import type { EpChoice } from '../../runtime/execution-providers';
 import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../options';
@@ -31,16 +32,13 @@ interface Flags {
   valLimit?: number;
   cache?: string;
   seed: number;
+  baseline: boolean;
   out?: string;
   ep: EpChoice;
 }
 
-const samplesOf = (f: FeatureSet): Samples => ({
-  data: f.features,
-  labels: f.labels,
-  count: f.count,
-  perSample: f.tokensPerSample * f.dim,
-});
+/** A patch size for encoders that do not record theirs (not made by cae-onnx). */
+const guessPatchSize = (size: number): number => [16, 14, 8, 4, 2].find((p) => size % p === 0) ?? 1;
 
 export function registerProbe(program: Command): void {
   const command = program
@@ -79,13 +77,15 @@ export function registerProbe(program: Command): void {
     .option('--val-limit <n>', 'use the first N validation images', positiveInt)
     .option('--cache <dir>', 'feature cache folder (default: .cae-features beside the encoder)')
     .option('--seed <n>', 'probe initialization and shuffling seed', nonNegativeInt, 0)
+    .option('--no-baseline', 'skip the raw-pixel baseline (computed once per data and protocol, then cached)')
     .option('--out <file.json>', 'result JSON (default: <encoder>.<mode>.json)');
   addEpOption(command).action(async (flags: Flags) => {
     if (!fs.existsSync(flags.encoder)) throw new UserError(`no such encoder: ${flags.encoder}`);
-    const meta = readEncoderMetadata(readModelFile(flags.encoder));
-    const channels = Number(
-      readModelFile(flags.encoder).graph?.input?.[0]?.type?.tensorType?.shape?.dim?.[1]?.dimValue ?? 3,
-    );
+    const model = readModelFile(flags.encoder);
+    const meta = readEncoderMetadata(model);
+    const dims = model.graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
+    const channels = Number(dims[1]?.dimValue ?? 3);
+    const size = Number(dims[2]?.dimValue ?? 0);
     const norm = meta ?? defaultNormalization(channels);
     const pool: FeaturePool = flags.mode === 'attentive' ? 'tokens' : flags.pool;
     const cacheDir = flags.cache ?? path.join(path.dirname(path.resolve(flags.encoder)), '.cae-features');
@@ -116,56 +116,73 @@ export function registerProbe(program: Command): void {
     const train = await extract(flags.data, '--data', flags.limit);
     const val = await extract(flags.val, '--val', flags.valLimit);
     const started = Date.now();
-    let result: { accuracy: number } & Record<string, unknown>;
-    if (flags.mode === 'knn') {
-      const r = knnClassify(
-        { features: train.features, labels: train.labels, dim: train.dim },
-        { features: val.features, labels: val.labels, dim: val.dim },
-        { k: flags.k, temperature: flags.temperature },
-      );
-      result = { accuracy: r.accuracy, k: flags.k, temperature: flags.temperature };
-    } else {
-      const options = {
-        epochs: flags.epochs ?? 90,
-        batchSize: flags.batch ?? 256,
-        lr: flags.lr,
-        seed: flags.seed,
-        session,
-        onEpoch: (e: number, loss: number) => progress.update(`epoch ${e}: loss ${loss.toFixed(4)}`),
-      };
-      const r =
-        flags.mode === 'linear'
-          ? await linearProbe(samplesOf(train), samplesOf(val), options)
-          : await attentiveProbe(
-              samplesOf(train),
-              samplesOf(val),
-              {
-                tokens: train.tokensPerSample,
-                dim: train.dim,
-                heads: flags.heads ?? [12, 8, 6, 4, 2, 1].find((h) => train.dim % h === 0)!,
-              },
-              options,
-            );
-      progress.end();
-      result = {
-        accuracy: r.accuracy,
-        trainAccuracy: r.trainAccuracy,
-        lr: r.lr,
-        epochs: options.epochs,
-        batch: options.batchSize,
-      };
-    }
+    const protocol: ProbeProtocol = {
+      mode: flags.mode,
+      k: flags.k,
+      temperature: flags.temperature,
+      epochs: flags.epochs,
+      batch: flags.batch,
+      lr: flags.lr,
+      seed: flags.seed,
+      heads: flags.heads,
+    };
+    const result = await runProbe(train, val, protocol, {
+      session,
+      onEpoch: (e, loss) => progress.update(`epoch ${e}: loss ${loss.toFixed(4)}`),
+    });
+    progress.end();
+    const seconds = (Date.now() - started) / 1000;
+    // Encoders with a dynamic image size have no one pixel grid to compare with.
+    const baseline =
+      flags.baseline && size > 0
+        ? await pixelBaseline({
+            train: parseDataArgument(flags.data, '--data'),
+            val: parseDataArgument(flags.val, '--val'),
+            limit: flags.limit,
+            valLimit: flags.valLimit,
+            protocol,
+            geometry: { channels, size, patchSize: meta?.patchSize ?? guessPatchSize(size) },
+            mean: [...norm.mean],
+            std: [...norm.std],
+            session,
+            onProgress: (line) => progress.interactive && progress.update(line),
+          })
+        : undefined;
+    progress.end();
     const report = {
       mode: flags.mode,
       pool,
       encoder: path.resolve(flags.encoder),
       train: { data: flags.data, samples: train.count },
       val: { data: flags.val, samples: val.count },
-      ...result,
-      seconds: (Date.now() - started) / 1000,
+      accuracy: result.accuracy,
+      ...result.details,
+      ...(baseline ? { rawPixels: { accuracy: baseline.accuracy, poolFactor: baseline.poolFactor } } : {}),
+      seconds,
     };
     const out = flags.out ?? `${flags.encoder.replace(/\.onnx$/, '')}.${flags.mode}.json`;
     fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`${flags.mode} probe top-1: ${(100 * report.accuracy).toFixed(2)}% (${out})\n`);
+    const percent = (a: number) => `${(100 * a).toFixed(2)}%`;
+    const pixels = baseline
+      ? `; raw pixels${baseline.poolFactor > 1 ? ` (${baseline.poolFactor}x${baseline.poolFactor} average-pooled)` : ''}, same protocol: ${percent(baseline.accuracy)}${baseline.fromCache ? ' (cached)' : ''}`
+      : '';
+    process.stdout.write(`${flags.mode} probe top-1: ${percent(report.accuracy)}${pixels} (${out})\n`);
+    const trainedIn = meta?.trainedIn;
+    if (trainedIn && fs.existsSync(trainedIn.run)) {
+      appendEvaluation(trainedIn.run, {
+        kind: 'probe',
+        time: new Date().toISOString(),
+        step: trainedIn.step,
+        mode: flags.mode,
+        pool,
+        data: flags.data,
+        val: flags.val,
+        accuracy: report.accuracy,
+        ...(baseline ? { baseline: baseline.accuracy } : {}),
+        encoder: path.resolve(flags.encoder),
+      });
+      const page = await writeRunReport(trainedIn.run);
+      if (page) say(`recorded in ${page}`);
+    }
   });
 }

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { BatchLoader, LoaderOptions } from '../../runtime/data/loader';
-import { reconstruct, writeReconstructionGrid } from '../../runtime/eval/reconstruct';
+import type { LoaderOptions } from '../../runtime/data/loader';
+import { reconstructFromSource, writeReconstructionGrid } from '../../runtime/eval/reconstruct';
 import { readCheckpoint } from '../../runtime/train/checkpoint';
 import type { EpChoice } from '../../runtime/execution-providers';
 import { addEpOption, sessionFor, startEp } from '../execution-provider-option';
@@ -52,21 +52,15 @@ export function registerReconstruct(program: Command): void {
     }
     const m = ckpt.manifest;
     if (m.config.target !== 'pixels') throw new UserError('reconstructions need a pixel-target model');
-    const loader = await BatchLoader.open({
-      source: source(flags),
-      imageSize: m.config.imageSize,
-      channels: m.config.inChans as 1 | 3,
-      batchSize: flags.count,
-      seed: flags.seed,
-      augment: false,
-      mean: [...m.normalization.mean],
-      std: [...m.normalization.std],
-      workers: 0,
-    });
-    const batch = await loader.next();
-    await loader.close();
     const ep = await startEp(flags.ep, (s) => process.stderr.write(`${s}\n`));
-    const r = await reconstruct(m, ckpt.params, batch.images, flags.count, flags.seed, sessionFor(ep));
+    const r = await reconstructFromSource({
+      manifest: m,
+      params: ckpt.params,
+      source: source(flags),
+      count: flags.count,
+      seed: flags.seed,
+      session: sessionFor(ep),
+    });
     await writeReconstructionGrid(r, m.config.inChans, m.config.imageSize, flags.out);
     process.stdout.write(
       `wrote ${flags.out}: ${flags.count} images from step ${ckpt.state.step}; pixel MSE on masked patches ${r.maskedMse.toFixed(4)}, ` +

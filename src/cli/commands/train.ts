@@ -14,6 +14,7 @@ import { addDistributedOption, onEveryRank, startGroup } from '../distributed-op
 import { addEpOption, startEp } from '../execution-provider-option';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import { listCheckpoints, readTrainState } from '../../runtime/train/checkpoint';
+import { nextCommands } from '../../runtime/report/next-commands';
 import { PRETRAINING_DEFAULTS, pretrainingRunOptions } from '../../runtime/train/recipe';
 import type { RunOptions } from '../../runtime/train/trainer';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, scaleRange } from '../options';
@@ -181,9 +182,12 @@ async function runTraining(flags: TrainFlags, created: CreatedFolder, group: Pro
     say,
     group,
   });
-  say(
-    `done: ${result.lastStep} steps. Export the encoder with: cae-onnx export --checkpoint ${runDir} --out encoder.onnx`,
-  );
+  const newest = result.checkpoint!;
+  const next = nextCommands(runDir, readManifest(newest), {
+    data: readTrainState<RunOptions>(newest).options.data,
+    finished: true,
+  });
+  say(`done: ${result.lastStep} steps. Next:\n${next.map((c) => `  ${c}`).join('\n')}`);
 }
 
 export function registerTrain(program: Command): void {

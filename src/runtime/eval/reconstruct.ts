@@ -5,6 +5,7 @@ import { CAE_INPUTS } from '../../graph-builder/cae/model';
 import { buildReconstructionGraph } from '../../graph-builder/cae/reconstruct';
 import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { toModelProto } from '../../graph-builder/onnx/to-model-proto';
+import { BatchLoader, LoaderOptions } from '../data/loader';
 import { makeMaskBatch } from '../masking';
 import { Rng } from '../../random/rng';
 import { ModelSession, SessionConfig } from '../session';
@@ -132,6 +133,39 @@ export async function reconstruct(
     maskedMse: maskedSq / (batch * c.numMasked * patchDim),
     fullMse: fullSq / (batch * per),
   };
+}
+
+/**
+ * Reconstructions of `count` images of a data source, chosen by `seed` (no augmentation), with
+ * masks from the same seed: what `cae-onnx reconstruct` and a run's report show.
+ */
+export async function reconstructFromSource(o: {
+  readonly manifest: Manifest;
+  readonly params: ReadonlyMap<string, TensorData>;
+  readonly source: LoaderOptions['source'];
+  readonly count: number;
+  readonly seed: number;
+  readonly session?: SessionConfig;
+}): Promise<Reconstructions> {
+  const m = o.manifest;
+  const loader = await BatchLoader.open({
+    source: o.source,
+    imageSize: m.config.imageSize,
+    channels: m.config.inChans as 1 | 3,
+    batchSize: o.count,
+    seed: o.seed,
+    augment: false,
+    mean: [...m.normalization.mean],
+    std: [...m.normalization.std],
+    workers: 0,
+  });
+  let images: Float32Array;
+  try {
+    images = (await loader.next()).images;
+  } finally {
+    await loader.close();
+  }
+  return reconstruct(m, o.params, images, o.count, o.seed, o.session);
 }
 
 const clamp01 = (v: number) => Math.min(1, Math.max(0, v));

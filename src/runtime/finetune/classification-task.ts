@@ -51,10 +51,6 @@ export async function classificationTask(
   return {
     terms: [],
     loader: { erase: o.finetune.erase || undefined },
-    curves: [
-      { field: 'loss', log: true },
-      { field: 'val_top1', log: false },
-    ],
     feeds: async (batch, rng) => {
       for (const label of batch.labels) {
         if (!(label >= 0 && label < classes))

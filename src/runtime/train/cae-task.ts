@@ -5,6 +5,9 @@ import { ModelSession, SessionConfig } from '../session';
 import { stepInputs } from './step-inputs';
 import type { TrainingTask } from './training-task';
 
+/** The terms of the CAE loss (loss = rec + lambda * align), recorded per step under these names. */
+export const CAE_LOSS_TERMS = ['loss_rec', 'loss_align'] as const;
+
 /**
  * CAE pretraining: masks and drop path per step, token targets through the build's tokenizer;
  * the graphs output the reconstruction and alignment terms.
@@ -18,8 +21,7 @@ export async function caePretrainingTask(
     ? await ModelSession.create(path.join(buildDir, TOKENIZER_FILE), options.session)
     : undefined;
   return {
-    terms: ['loss_rec', 'loss_align'],
-    curves: [{ field: 'loss', log: true }],
+    terms: CAE_LOSS_TERMS,
     feeds: (batch, rng) =>
       stepInputs(manifest, batch, rng, { alignmentDropPath: options.alignmentDropPath, tokenizer }),
     release: async () => tokenizer?.release(),

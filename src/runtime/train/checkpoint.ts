@@ -129,3 +129,9 @@ export function readCheckpoint<Options extends object = RecordedOptions>(
 }
 
 export const isCheckpointOrBuild = (dir: string): boolean => fs.existsSync(path.join(dir, MANIFEST_FILE));
+
+/** The run folder a checkpoint folder belongs to (<run>/checkpoints/step-N), if it is in one. */
+export function runOfCheckpoint(checkpoint: string): string | undefined {
+  const parent = path.dirname(path.resolve(checkpoint));
+  return path.basename(parent) === CHECKPOINTS ? path.dirname(parent) : undefined;
+}

@@ -15,6 +15,8 @@ export interface StepMetrics {
   readonly lr: number;
   readonly step_seconds: number;
   readonly images_per_second: number;
+  /** Model FLOPs utilization: the step's MatMul FLOP/s over the peak measured at the run's start. */
+  readonly mfu?: number;
   readonly time: string;
   /**
    * The task's own numbers: loss_rec and loss_align every step (pretraining); val_top1 and val_loss

@@ -51,4 +51,6 @@ export interface TrainResult {
   readonly checkpoint?: string;
   readonly interrupted: boolean;
   readonly skippedImages: number;
+  /** report.html of the run folder (written by rank 0). */
+  readonly report?: string;
 }

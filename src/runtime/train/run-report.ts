@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import type { Manifest } from '../../artifacts/manifest';
 import type { Evaluation, TrainingTask } from './training-task';
-import { CURVE_FILE, renderCurves } from './loss-curve';
-import { METRICS_FILE, MetricsLog, readMetrics } from './metrics-log';
+import { METRICS_FILE, MetricsLog } from './metrics-log';
+import { writeRunReconstruction } from '../report/run-reconstruction';
+import { writeRunReport } from '../report/write-run-report';
 import { formatProgress } from './progress';
 import type { StepResult } from './step-engine';
 
@@ -56,6 +57,7 @@ export class RunReport {
       this.note = this.task.summarize?.(r.evaluation);
     }
     const { loss, terms, gradNorm, lossScale, allreduceSeconds } = r.result;
+    const mfu = this.o.peak ? this.flopsPerStep() / r.seconds / this.o.peak : undefined;
     this.metrics.add({
       step: r.step,
       epoch: r.epoch,
@@ -67,6 +69,7 @@ export class RunReport {
       lr: r.lr,
       step_seconds: r.seconds,
       images_per_second: this.o.imagesPerStep / r.seconds,
+      ...(mfu !== undefined ? { mfu } : {}),
       time: new Date().toISOString(),
       ...r.evaluation,
     });
@@ -76,9 +79,7 @@ export class RunReport {
 
   private statusLine(r: StepRecord): void {
     const perStep = (performance.now() - this.windowStart) / 1000 / this.windowSteps;
-    const flopsPerStep =
-      this.manifest.graphs.train_step.matmulFlops * (this.o.imagesPerStep / this.manifest.config.batch);
-    const gflops = flopsPerStep / perStep / 1e9;
+    const gflops = this.flopsPerStep() / perStep / 1e9;
     this.o.status(
       formatProgress({
         step: r.step,
@@ -99,13 +100,24 @@ export class RunReport {
     this.windowSteps = 0;
   }
 
+  /** MatMul FLOPs of one update (all its micro-batches and ranks). */
+  private flopsPerStep(): number {
+    return this.manifest.graphs.train_step.matmulFlops * (this.o.imagesPerStep / this.manifest.config.batch);
+  }
+
   flush(): void {
     this.metrics?.flush();
   }
 
-  /** The curve PNG from the whole metrics.jsonl (earlier invocations of a resumed run included). */
-  async curves(): Promise<void> {
-    if (!this.metrics) return;
-    await renderCurves(readMetrics(this.metrics.file), this.task.curves, path.join(this.runDir, CURVE_FILE));
+  /**
+   * At the end of an invocation: the reconstruction figure of the newest checkpoint (pixel-target
+   * pretraining), then loss.png and report.html from the whole run folder (earlier invocations of a
+   * resumed run included). Returns the report's path.
+   */
+  async finish(newestCheckpoint: string | undefined): Promise<string | undefined> {
+    if (!this.metrics) return undefined;
+    this.metrics.flush();
+    if (newestCheckpoint) await writeRunReconstruction(this.runDir, newestCheckpoint);
+    return writeRunReport(this.runDir);
   }
 }

@@ -66,7 +66,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     await engine.release();
     await task.release();
   }
-  if (leader) await report.curves();
+  const reportFile = leader ? await report.finish(checkpoints.newest) : undefined;
   const skipped = loader.stats();
   if (skipped.skipped > 0) {
     say(
@@ -79,6 +79,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     checkpoint: checkpoints.newest,
     interrupted,
     skippedImages: skipped.skipped,
+    report: reportFile,
   };
 }
 

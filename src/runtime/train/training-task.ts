@@ -5,12 +5,6 @@ import type { Batch, LoaderOptions } from '../data/loader';
 /** Metrics of an evaluation run during training (e.g. validation top-1), recorded with its step. */
 export type Evaluation = Readonly<Record<string, number>>;
 
-/** One curve panel of the run's PNG: a metrics field over steps. */
-export interface CurvePanel {
-  readonly field: string;
-  readonly log: boolean;
-}
-
 /**
  * What differs between kinds of training (CAE pretraining, fine-tuning a classifier); the loop in
  * trainer.ts, with its checkpoints, resume, signals and metrics, is shared.
@@ -31,7 +25,5 @@ export interface TrainingTask {
   describe?(step: number, evaluation: Evaluation): string;
   /** The latest evaluation in a few words, for the status line (e.g. "val top-1 85.1%"). */
   summarize?(evaluation: Evaluation): string;
-  /** Panels of the curve PNG, from metrics.jsonl. */
-  readonly curves: readonly CurvePanel[];
   release(): Promise<void>;
 }
