@@ -12,9 +12,19 @@ import type { EpChoice, ResolvedEp } from '../../runtime/execution-providers';
 import { exportClassifier } from '../../runtime/finetune/export-classifier';
 import { finetuneSource } from '../../runtime/finetune/finetune-source';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
-import { listCheckpoints, readCheckpoint } from '../../runtime/train/checkpoint';
+import {
+  Checkpoint,
+  isCheckpointOrBuild,
+  listCheckpoints,
+  readCheckpoint,
+  readTrainState,
+  runOfCheckpoint,
+} from '../../runtime/train/checkpoint';
+import { appendEvaluation } from '../../runtime/report/evaluations';
+import { describeData } from '../../runtime/report/run-summary';
+import { writeRunReport } from '../../runtime/report/write-run-report';
 import { finetuningLayerDecay, finetuningLr, WARMUP_FRACTION } from '../../runtime/train/recipe';
-import { METRICS_FILE, readMetrics } from '../../runtime/train/metrics-log';
+import { METRICS_FILE, readMetrics, StepMetrics } from '../../runtime/train/metrics-log';
 import type { RunOptions } from '../../runtime/train/trainer';
 import { parseDataArgument } from '../data-argument';
 import { addDistributedOption, onEveryRank, startGroup } from '../distributed-option';
@@ -235,7 +245,7 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup, created: Crea
     group,
   });
   if (!leader) return;
-  const ckpt = readCheckpoint(runDir);
+  const ckpt = readCheckpoint<RunOptions>(runDir);
   const file = path.join(runDir, 'classifier.onnx');
   const report = await exportClassifier(
     ckpt.manifest,
@@ -252,6 +262,34 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup, created: Crea
       `wrote ${path.resolve(file)} (${report.classes} classes; matches the training graph to ${report.maxAbsDiff.toExponential(1)}). ` +
       `Try: cae-onnx predict --model ${file} IMAGE...\n`,
   );
+  if (last) await recordInSourceRun(ckpt, runDir, last, say);
+}
+
+/**
+ * A fine-tuning run that started from a pretraining run's checkpoint adds its validation top-1 to
+ * that run's evaluations and report.
+ */
+async function recordInSourceRun(
+  ckpt: Checkpoint<RunOptions>,
+  runDir: string,
+  last: StepMetrics,
+  say: (line: string) => void,
+): Promise<void> {
+  const from = ckpt.manifest.task?.initializedFrom;
+  const source = from && isCheckpointOrBuild(from) ? runOfCheckpoint(from) : undefined;
+  const val = ckpt.state.options.finetune?.val;
+  if (!from || !source || !val || listCheckpoints(source).length === 0) return;
+  appendEvaluation(source, {
+    kind: 'finetune',
+    time: new Date().toISOString(),
+    step: readTrainState(from).step,
+    run: path.resolve(runDir),
+    epochs: last.epoch + 1,
+    accuracy: last.val_top1 as number,
+    val: describeData(val),
+  });
+  const page = await writeRunReport(source);
+  if (page) say(`recorded in ${page}`);
 }
 
 export function registerFinetune(program: Command): void {

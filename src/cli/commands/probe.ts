@@ -145,7 +145,7 @@ export function registerProbe(program: Command): void {
             mean: [...norm.mean],
             std: [...norm.std],
             session,
-            onProgress: (line) => progress.interactive && progress.update(line),
+            onProgress: (line) => progress.update(line),
           })
         : undefined;
     progress.end();

@@ -92,7 +92,7 @@ export async function pixelBaseline(o: PixelBaselineOptions): Promise<PixelBasel
       mean: o.mean,
       std: o.std,
       executionProviders: o.session?.executionProviders,
-      onProgress: (done, total) => o.onProgress?.(`raw pixels: ${what} ${done}/${total}`),
+      onProgress: (done, total) => done === total && o.onProgress?.(`raw pixels: ${what} ${total} images`),
     });
   const train = await extract(o.train, o.limit, '--data');
   const val = await extract(o.val, o.valLimit, '--val');

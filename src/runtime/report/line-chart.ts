@@ -38,8 +38,8 @@ function tick(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1e4) return `${+(v / 1e3).toPrecision(3)}k`;
-  if (a < 1e-2) return v.toExponential(0);
-  return `${+v.toPrecision(3)}`;
+  if (a < 1e-2) return v.toExponential(1).replace('.0e', 'e');
+  return String(+v.toPrecision(8)); // the axis's own step, without float noise (0.30000000000000004)
 }
 
 function yAxisOption(a: YAxis, side: 'left' | 'right'): echarts.EChartsOption['yAxis'] {

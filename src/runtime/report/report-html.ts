@@ -108,7 +108,7 @@ function evaluationRows(evaluations: readonly RunEvaluation[]): string {
         : [
             e.time.slice(0, 16).replace('T', ' '),
             String(e.step ?? '-'),
-            `fine-tuning, ${e.epochs} epochs (${path.basename(e.run)})`,
+            `fine-tuning, ${e.epochs} epoch${e.epochs === 1 ? '' : 's'} (${path.basename(e.run)})`,
             e.val,
             pct(e.accuracy),
             '-',

@@ -30,6 +30,22 @@ function column(records: readonly StepMetrics[], field: string): Point[] {
 }
 
 /** The raw line (light) and its smoothed line (bold) of one field, under one legend name. */
+/** Long runs are smoothed on bucket means (at most this many points): the chart is 900 px wide. */
+const MAX_SMOOTHED_POINTS = 4000;
+
+function bucketMeans(points: Point[], log: boolean): Point[] {
+  const size = Math.ceil(points.length / MAX_SMOOTHED_POINTS);
+  if (size <= 1) return points;
+  const out: Point[] = [];
+  for (let i = 0; i < points.length; i += size) {
+    const bucket = points.slice(i, i + size).filter(([, v]) => Number.isFinite(v) && (!log || v > 0));
+    if (bucket.length === 0) continue;
+    const mean = bucket.reduce((s, [, v]) => s + (log ? Math.log10(v) : v), 0) / bucket.length;
+    out.push([bucket[Math.floor(bucket.length / 2)][0], log ? 10 ** mean : mean]);
+  }
+  return out;
+}
+
 function rawAndSmoothed(
   points: Point[],
   name: string,
@@ -37,19 +53,23 @@ function rawAndSmoothed(
   log: boolean,
   axis: 0 | 1 = 0,
 ): LineSeries[] {
+  const coarse = bucketMeans(points, log);
   const smooth = gaussianSmooth(
-    points.map(([, v]) => v),
-    smoothingSigma(points.length),
+    coarse.map(([, v]) => v),
+    smoothingSigma(coarse.length),
     log,
   );
   return [
     { name, points, color, style: 'raw', axis },
-    { name, points: points.map(([s], i) => [s, smooth[i]] as Point), color, style: 'bold', axis },
+    { name, points: coarse.map(([s], i) => [s, smooth[i]] as Point), color, style: 'bold', axis },
   ];
 }
 
-const smoothingNote = (n: number) =>
-  `light: every step; bold: centred Gaussian smoothing, sigma ${smoothingSigma(n)} steps (no lag)`;
+function smoothingNote(n: number): string {
+  const bucket = Math.ceil(n / MAX_SMOOTHED_POINTS);
+  const sigma = smoothingSigma(Math.ceil(n / bucket)) * bucket;
+  return `light: every step; bold: centred Gaussian smoothing, sigma ${sigma} steps (no lag)`;
+}
 
 /** What the charts are about, for their titles: "cae-tiny-28 on MNIST (train)". */
 export interface ChartContext {
@@ -66,15 +86,20 @@ export function lossChart(
   ctx: ChartContext,
 ): LineChart {
   const fields = ['loss', ...terms.filter((t) => records.some((r) => typeof r[t] === 'number'))];
+  // A log axis shows decades; a loss that stays within one is clearer on a linear axis.
+  const values = fields.flatMap((f) => column(records, f).map(([, v]) => v)).filter((v) => v > 0);
+  const log =
+    values.length > 0 &&
+    values.reduce((a, b) => Math.max(a, b)) / values.reduce((a, b) => Math.min(a, b)) >= 10;
   return {
     title: `${ctx.run}: training loss`,
     subtitle: smoothingNote(records.length),
     x: { name: 'step' },
-    y: { name: 'loss (log scale)', log: true },
+    y: log ? { name: 'loss (log scale)', log: true } : { name: 'loss' },
     y2: { name: 'learning rate' },
     series: [
       ...fields.flatMap((f) =>
-        rawAndSmoothed(column(records, f), LABELS[f] ?? f, COLORS[f as keyof typeof COLORS] ?? '#333', true),
+        rawAndSmoothed(column(records, f), LABELS[f] ?? f, COLORS[f as keyof typeof COLORS] ?? '#333', log),
       ),
       { name: 'learning rate', points: column(records, 'lr'), color: COLORS.lr, style: 'dashed', axis: 1 },
     ],
