@@ -11,6 +11,7 @@ import { registerImport, registerImportTokenizer } from './commands/import';
 import { registerInspect } from './commands/inspect';
 import { registerFinetune } from './commands/finetune';
 import { registerPredict } from './commands/predict';
+import { registerReport } from './commands/report';
 import { runCommand } from './run-command';
 
 const program = new Command()
@@ -29,6 +30,7 @@ registerInspect(program);
 registerImport(program);
 registerImportTokenizer(program);
 registerFinetune(program);
+registerReport(program);
 registerPredict(program);
 
 // Output piped into a reader that stops early (`| head`) is not an error.

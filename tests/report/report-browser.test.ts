@@ -93,3 +93,29 @@ test('the fine-tuning run has its own report with the validation chart', async (
   expect(html).toContain('validation');
   expect(html).toContain('top-1 (%)');
 });
+
+test('cae-onnx report rewrites a run folder report; bad folders are one-line errors', async () => {
+  const page = path.join(run, 'report.html');
+  const before = fs.readFileSync(page, 'utf8');
+  fs.rmSync(page);
+  fs.rmSync(path.join(run, 'loss.png'));
+  const r = await cli('report', run);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe(`wrote ${page}\n`);
+  expect(fs.existsSync(path.join(run, 'loss.png'))).toBe(true);
+  // The same page but for the time it was written (and ECharts' per-process style class counters).
+  const strip = (html: string) =>
+    html
+      .replace(/report written [^<]*UTC/, '')
+      .replace(/zr\d+-cls-\d+/g, 'zr-cls')
+      .replace(/zr\d+-/g, 'zr-');
+  expect(strip(fs.readFileSync(page, 'utf8'))).toBe(strip(before));
+  const missing = await cli('report', path.join(root, 'nope'));
+  expect([missing.code, missing.stderr]).toEqual([
+    1,
+    `cae-onnx: no such run folder: ${path.join(root, 'nope')}\n`,
+  ]);
+  const empty = await cli('report', root);
+  expect(empty.code).toBe(1);
+  expect(empty.stderr).toMatch(/holds no checkpoint yet: nothing to report\n$/);
+});

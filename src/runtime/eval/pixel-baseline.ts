@@ -79,6 +79,7 @@ export async function pixelBaseline(o: PixelBaselineOptions): Promise<PixelBasel
     }
   }
   fs.mkdirSync(dir, { recursive: true });
+  o.onProgress?.('raw pixels: computing the baseline for this data and protocol once (then cached)');
   const g = o.geometry;
   const encoder = path.join(dir, `pixels-${kind}-${g.channels}x${g.size}-p${g.patchSize}.onnx`);
   if (!fs.existsSync(encoder))

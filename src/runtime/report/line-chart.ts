@@ -31,6 +31,18 @@ export interface LineChart {
   readonly height?: number;
 }
 
+/** Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
+export const PALETTE = [
+  '#0072B2',
+  '#E69F00',
+  '#009E73',
+  '#D55E00',
+  '#CC79A7',
+  '#56B4E9',
+  '#F0E442',
+  '#000000',
+] as const;
+
 export const CHART_SIZE = { width: 900, height: 420 } as const;
 
 /** Axis labels: 1.2e-3 rather than 0.0012, 3.4k for big counts. */

@@ -1,17 +1,17 @@
 import type { StepMetrics } from '../train/metrics-log';
-import type { LineChart, LineSeries } from './line-chart';
+import { LineChart, LineSeries, PALETTE } from './line-chart';
 import { gaussianSmooth, smoothingSigma } from './smoothing';
 
-/** Colours of the quantities, the same in every chart (colour-blind-safe Okabe-Ito hues). */
+/** Colours of the quantities, the same in every chart. */
 const COLORS = {
-  loss: '#0072B2',
-  loss_rec: '#E69F00',
-  loss_align: '#009E73',
+  loss: PALETTE[0],
+  loss_rec: PALETTE[1],
+  loss_align: PALETTE[2],
   lr: '#777777',
-  top1: '#D55E00',
-  valLoss: '#CC79A7',
-  throughput: '#0072B2',
-  mfu: '#E69F00',
+  top1: PALETTE[3],
+  valLoss: PALETTE[4],
+  throughput: PALETTE[0],
+  mfu: PALETTE[1],
 } as const;
 
 /** Names the legend shows for metrics fields. */
