@@ -62,6 +62,10 @@ test('report.html renders in Chromium from disk with no errors and shows the run
 
     expect(await page.locator('h1').textContent()).toBe('cae-tiny-28 on MNIST (train)');
     expect(await page.locator('table.kv').textContent()).toMatch(/finished: 8 steps/);
+    // MFU per step against the MatMul peak measured at the start: a fraction of it, not a unit slip.
+    const mfu = await page.locator('table.kv tr:has-text("MFU") td').textContent();
+    expect(Number(/^([\d.]+)%$/.exec(mfu!)?.[1])).toBeGreaterThan(0.1);
+    expect(Number(/^([\d.]+)%$/.exec(mfu!)?.[1])).toBeLessThan(100);
     // Two charts (loss, throughput), drawn with their titles, axis names and legends.
     const charts = page.locator('figure.chart svg');
     expect(await charts.count()).toBe(2);

@@ -20,7 +20,8 @@ export interface StepRecord {
 /**
  * What a run tells: metrics.jsonl (one record per update, evaluations merged in), a status line every
  * `logEvery` updates (loss and its terms, lr, step time, images/s, FLOP/s and MFU against the
- * measured MatMul peak, the latest evaluation, ETA), evaluation lines, and the curve PNG at the end.
+ * measured MatMul peak, the latest evaluation, ETA), evaluation lines, and, at the end, loss.png,
+ * report.html and the reconstruction figure (runtime/report).
  */
 export class RunReport {
   /** Only where this process writes (rank 0). */
@@ -37,7 +38,7 @@ export class RunReport {
       readonly totalSteps: number;
       readonly imagesPerStep: number;
       readonly logEvery: number;
-      /** Measured MatMul peak (FLOP/s), for MFU. */
+      /** Measured MatMul peak (GFLOP/s), for MFU. */
       readonly peak?: number;
       /** Resuming after this step: later records of metrics.jsonl are dropped. */
       readonly resumedAt?: number;
@@ -57,7 +58,7 @@ export class RunReport {
       this.note = this.task.summarize?.(r.evaluation);
     }
     const { loss, terms, gradNorm, lossScale, allreduceSeconds } = r.result;
-    const mfu = this.o.peak ? this.flopsPerStep() / r.seconds / this.o.peak : undefined;
+    const mfu = this.o.peak ? this.flopsPerStep() / r.seconds / 1e9 / this.o.peak : undefined;
     this.metrics.add({
       step: r.step,
       epoch: r.epoch,
