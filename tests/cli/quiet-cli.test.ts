@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CUDA_INSTALL_COMMAND } from '../../src/runtime/execution-providers';
 
@@ -11,8 +12,36 @@ jest.setTimeout(60_000);
 
 const root = path.resolve(__dirname, '../..');
 
-test('npx cae-onnx --help writes the help to stdout and nothing to stderr', () => {
+/** The npm that Node 20 ships (10.8.2), from the npm registry into a cache folder, once. */
+function npm10Bin(): string {
+  const prefix = path.join(os.tmpdir(), 'cae-onnx-npm-10.8.2');
+  const bin = path.join(prefix, 'node_modules', 'npm', 'bin');
+  if (!fs.existsSync(path.join(bin, 'npx-cli.js'))) {
+    const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', 'npm@10.8.2'], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`could not install npm 10.8.2: ${r.stderr}`);
+  }
+  return bin;
+}
+
+test('npx cae-onnx --help writes the help to stdout and nothing to stderr (this npm)', () => {
   const r = spawnSync('npx', ['cae-onnx', '--help'], { cwd: root, encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/Usage: cae-onnx/);
+  expect(r.stderr).toBe('');
+});
+
+test("npx cae-onnx --help is as quiet with Node 20's own npm (10.8.2)", () => {
+  const bin = npm10Bin();
+  const version = spawnSync(process.execPath, [path.join(bin, 'npm-cli.js'), '--version'], {
+    encoding: 'utf8',
+  });
+  expect(version.stdout.trim()).toBe('10.8.2');
+  const r = spawnSync(process.execPath, [path.join(bin, 'npx-cli.js'), 'cae-onnx', '--help'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(/Usage: cae-onnx/);
   expect(r.stderr).toBe('');

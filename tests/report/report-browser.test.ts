@@ -121,5 +121,5 @@ test('cae-onnx report rewrites a run folder report; bad folders are one-line err
   ]);
   const empty = await cli('report', root);
   expect(empty.code).toBe(1);
-  expect(empty.stderr).toMatch(/holds no checkpoint yet: nothing to report\n$/);
+  expect(empty.stderr).toMatch(/holds no checkpoint of a training run yet: nothing to report\n$/);
 });

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { readCheckpoint, runOfCheckpoint } from '../../runtime/train/checkpoint';
 import { exportEncoder } from '../../runtime/export-encoder';
+import { isTrainingCheckpoint } from '../../runtime/report/run-summary';
 import { exportClassifier } from '../../runtime/finetune/export-classifier';
 import type { EpChoice } from '../../runtime/execution-providers';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
@@ -43,7 +44,8 @@ export function registerExport(program: Command): void {
           );
           return;
         }
-        const run = runOfCheckpoint(ckpt.dir);
+        // Probes of the encoder are recorded in the training run it came from (not in an import folder).
+        const run = isTrainingCheckpoint(ckpt.dir) ? runOfCheckpoint(ckpt.dir) : undefined;
         report = await exportEncoder(
           ckpt.manifest,
           ckpt.params,

@@ -21,7 +21,7 @@ import {
   runOfCheckpoint,
 } from '../../runtime/train/checkpoint';
 import { appendEvaluation } from '../../runtime/report/evaluations';
-import { describeData } from '../../runtime/report/run-summary';
+import { describeData, isTrainingCheckpoint } from '../../runtime/report/run-summary';
 import { writeRunReport } from '../../runtime/report/write-run-report';
 import { finetuningLayerDecay, finetuningLr, WARMUP_FRACTION } from '../../runtime/train/recipe';
 import { METRICS_FILE, readMetrics, StepMetrics } from '../../runtime/train/metrics-log';
@@ -276,9 +276,17 @@ async function recordInSourceRun(
   say: (line: string) => void,
 ): Promise<void> {
   const from = ckpt.manifest.task?.initializedFrom;
+  // Only a training run's checkpoint: an import folder or a build has no report to add to.
   const source = from && isCheckpointOrBuild(from) ? runOfCheckpoint(from) : undefined;
   const val = ckpt.state.options.finetune?.val;
-  if (!from || !source || !val || listCheckpoints(source).length === 0) return;
+  if (
+    !from ||
+    !source ||
+    !val ||
+    !fs.existsSync(path.join(from, 'state.json')) ||
+    !isTrainingCheckpoint(from)
+  )
+    return;
   appendEvaluation(source, {
     kind: 'finetune',
     time: new Date().toISOString(),

@@ -14,7 +14,7 @@ export function registerReport(program: Command): void {
       if (!fs.existsSync(run) || !fs.statSync(run).isDirectory())
         throw new UserError(`no such run folder: ${run}`);
       const page = await writeRunReport(run);
-      if (!page) throw new UserError(`${run} holds no checkpoint yet: nothing to report`);
+      if (!page) throw new UserError(`${run} holds no checkpoint of a training run yet: nothing to report`);
       process.stdout.write(`wrote ${page}\n`);
     });
 }

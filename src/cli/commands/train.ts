@@ -182,7 +182,8 @@ async function runTraining(flags: TrainFlags, created: CreatedFolder, group: Pro
     say,
     group,
   });
-  const newest = result.checkpoint!;
+  if (!leader || !result.checkpoint) return;
+  const newest = result.checkpoint;
   const next = nextCommands(runDir, readManifest(newest), {
     data: readTrainState<RunOptions>(newest).options.data,
     finished: true,

@@ -30,10 +30,16 @@ export interface RunSummary {
 const folderBytes = (dir: string): number =>
   fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 
-/** The run folder's summary; undefined when it holds no checkpoint yet. */
+/** Whether a checkpoint was written by a training run (not by `cae-onnx import`, which records no schedule). */
+export function isTrainingCheckpoint(checkpoint: string): boolean {
+  const options: Partial<RunOptions> = readTrainState(checkpoint).options;
+  return options.schedule !== undefined && options.data !== undefined;
+}
+
+/** The run folder's summary; undefined when it holds no checkpoint of a training run. */
 export function readRunSummary(runDir: string): RunSummary | undefined {
   const dirs = listCheckpoints(runDir);
-  if (dirs.length === 0) return undefined;
+  if (dirs.length === 0 || !isTrainingCheckpoint(dirs[dirs.length - 1])) return undefined;
   const newest = dirs[dirs.length - 1];
   const checkpoints = dirs.map((dir) => {
     const state = readTrainState(dir);
