@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { buildArtifacts } from '../../src/artifacts/build';
 import { ADAMW_DEFAULTS } from '../../src/graph-builder/optim/adamw';
 import { mnistPaths } from '../../src/runtime/data/idx';
-import { listCheckpoints, readCheckpoint } from '../../src/runtime/train/checkpoint';
+import { listCheckpoints, readCheckpoint, readTrainState } from '../../src/runtime/train/checkpoint';
 import { readMetrics } from '../../src/runtime/train/metrics-log';
 import { NonFiniteLossError, RunOptions, train, TrainOptions } from '../../src/runtime/train/trainer';
 import { writeImage } from '../data/make-images';
@@ -128,6 +128,22 @@ test('a non-finite loss stops the run with a clear error and keeps the last good
     const ckpt = readCheckpoint(c);
     expect(Number.isFinite(ckpt.state.lastLoss)).toBe(true);
   }
+});
+
+test('a diverging run still leaves its report, with the curves up to the last finite step', async () => {
+  const dir = tmp();
+  // lr = step x 1e3 (a warmup that never ends): a few finite steps, then the loss blows up.
+  const options = runOptions(smallBuild({}), {
+    steps: 40,
+    checkpointEvery: 1,
+    schedule: { baseLr: 1e12, minLr: 1e12, warmupSteps: 1e9, totalSteps: 40 },
+  });
+  const error = await run(dir, { run: options }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(NonFiniteLossError);
+  const last = readTrainState(listCheckpoints(dir).at(-1)!).step;
+  const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+  expect(html).toContain(`stopped at step ${last} of 40`);
+  expect(fs.existsSync(path.join(dir, 'loss.png'))).toBe(true);
 });
 
 test('gradient accumulation (grad_step + host AdamW) trains', async () => {

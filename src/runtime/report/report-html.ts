@@ -19,9 +19,11 @@ function median(values: number[]): number | undefined {
   return v.length ? v[Math.floor(v.length / 2)] : undefined;
 }
 
-const fmt = (v: number | undefined, digits = 3): string =>
-  v === undefined ? '-' : `${+v.toPrecision(digits)}`;
-const pct = (v: number | undefined): string => (v === undefined ? '-' : `${(100 * v).toFixed(1)}%`);
+/** Numbers as the page shows them; '-' for none, and for NaN, which JSON records as null. */
+const fmt = (v: number | null | undefined, digits = 3): string =>
+  typeof v === 'number' && Number.isFinite(v) ? `${+v.toPrecision(digits)}` : '-';
+const pct = (v: number | null | undefined): string =>
+  typeof v === 'number' && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '-';
 
 function duration(seconds: number): string {
   const s = Math.round(seconds);

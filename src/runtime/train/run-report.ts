@@ -113,12 +113,18 @@ export class RunReport {
   /**
    * At the end of an invocation: the reconstruction figure of the newest checkpoint (pixel-target
    * pretraining), then loss.png and report.html from the whole run folder (earlier invocations of a
-   * resumed run included). Returns the report's path.
+   * resumed run included). Returns the report's path. A report that cannot be written is a warning:
+   * the run's checkpoints and metrics are what matter, and `cae-onnx report` can try again.
    */
   async finish(newestCheckpoint: string | undefined): Promise<string | undefined> {
     if (!this.metrics) return undefined;
     this.metrics.flush();
-    if (newestCheckpoint) await writeRunReconstruction(this.runDir, newestCheckpoint);
-    return writeRunReport(this.runDir);
+    try {
+      if (newestCheckpoint) await writeRunReconstruction(this.runDir, newestCheckpoint);
+      return await writeRunReport(this.runDir);
+    } catch (e) {
+      this.o.say(`could not write the run report: ${(e as Error).message}`);
+      return undefined;
+    }
   }
 }

@@ -59,6 +59,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       await checkpoints.afterStep(step, data, result.loss);
     }
     await checkpoints.atStop(step, data, losses.at(-1));
+  } catch (e) {
+    // A diverged run still leaves its report: the curves up to the last finite step.
+    if (leader && e instanceof NonFiniteLossError) await report.finish(checkpoints.newest);
+    throw e;
   } finally {
     signals.dispose();
     report.flush();
