@@ -94,9 +94,11 @@ async function main() {
     const started = Date.now();
     const trainFlat = await features(flat, train, flatPool);
     const testFlat = await features(flat, test, flatPool);
-    const knn = knnClassify(
-      { features: trainFlat.features, labels: trainFlat.labels, dim: trainFlat.dim },
-      { features: testFlat.features, labels: testFlat.labels, dim: testFlat.dim },
+    const knn = (
+      await knnClassify(
+        { features: trainFlat.features, labels: trainFlat.labels, dim: trainFlat.dim },
+        { features: testFlat.features, labels: testFlat.labels, dim: testFlat.dim },
+      )
     ).accuracy;
     const linear = (
       await linearProbe(samples(trainFlat), samples(testFlat), { epochs, batchSize: 256, seed: 0 })

@@ -1,6 +1,6 @@
 /**
- * The weighted k-NN classifier on synthetic data whose answer is known, and against a brute-force
- * reference (all similarities sorted) on sizes that leave partial tiles and blocks.
+ * The weighted k-NN classifier on synthetic data whose answer is known, against a brute-force
+ * reference (all similarities sorted, in float64), and on neighbours only float64 can order.
  */
 import { Rng } from '../../src/random/rng';
 import { knnClassify, KnnSamples } from '../../src/runtime/eval/knn';
@@ -32,33 +32,33 @@ function bruteForce(train: KnnSamples, test: KnnSamples, k: number, t: number, c
   });
 }
 
-test('well-separated clusters are classified (almost) perfectly', () => {
+test('well-separated clusters are classified (almost) perfectly', async () => {
   const train = clusters(2000, 16, 1, 3);
   const test = clusters(500, 16, 2, 3, train.centres);
-  const r = knnClassify(train, test);
+  const r = await knnClassify(train, test);
   expect(r.predictions).toHaveLength(500);
   expect(r.labeled).toBe(500);
   expect(r.accuracy).toBeGreaterThan(0.99);
 });
 
-test('shuffled training labels stay near chance', () => {
+test('shuffled training labels stay near chance', async () => {
   const train = clusters(2000, 16, 1, 3);
   const test = clusters(1000, 16, 2, 3, train.centres);
   const rng = new Rng(9);
   const shuffled = { ...train, labels: Int32Array.from(train.labels, () => rng.int(0, CLASSES - 1)) };
-  const r = knnClassify(shuffled, test);
+  const r = await knnClassify(shuffled, test);
   const se = Math.sqrt(((1 / CLASSES) * (1 - 1 / CLASSES)) / 1000); // ~0.013
   expect(Math.abs(r.accuracy - 1 / CLASSES)).toBeLessThan(4 * se);
 });
 
-test('k = 1 on the training set itself is 100% (each sample finds itself)', () => {
+test('k = 1 on the training set itself is 100% (each sample finds itself)', async () => {
   const train = clusters(777, 16, 3, 0.5); // overlapping clusters: only the sample itself tells
-  const r = knnClassify(train, train, { k: 1 });
+  const r = await knnClassify(train, train, { k: 1 });
   expect(r.accuracy).toBe(1);
   expect(Array.from(r.predictions)).toEqual(Array.from(train.labels));
 });
 
-test('the temperature decides between one close neighbour and two farther ones', () => {
+test('the temperature decides between one close neighbour and two farther ones', async () => {
   // query (1, 0); class 0: one neighbour at cosine 0.99; class 1: two neighbours at cosine 0.8
   const s = Math.sqrt(1 - 0.99 * 0.99);
   const train: KnnSamples = {
@@ -68,12 +68,12 @@ test('the temperature decides between one close neighbour and two farther ones',
   };
   const test: KnnSamples = { features: Float32Array.from([2, 0]), labels: Int32Array.from([0]), dim: 2 };
   // sharp weights: exp(0.99 / 0.07) > 2 exp(0.8 / 0.07), the close neighbour wins
-  expect(Array.from(knnClassify(train, test, { k: 3, temperature: 0.07 }).predictions)).toEqual([0]);
+  expect(Array.from((await knnClassify(train, test, { k: 3, temperature: 0.07 })).predictions)).toEqual([0]);
   // flat weights: a plain majority of the 3 nearest
-  expect(Array.from(knnClassify(train, test, { k: 3, temperature: 100 }).predictions)).toEqual([1]);
+  expect(Array.from((await knnClassify(train, test, { k: 3, temperature: 100 })).predictions)).toEqual([1]);
 });
 
-test('matches the brute-force definition on sizes with partial tiles and blocks', () => {
+test('matches the brute-force definition, over more than one chunk of test rows', async () => {
   const dim = 37;
   const classes = 7;
   const rng = new Rng(5);
@@ -82,14 +82,14 @@ test('matches the brute-force definition on sizes with partial tiles and blocks'
     labels: Int32Array.from({ length: n }, () => rng.int(-1, classes - 1)), // some unlabeled
     dim,
   });
-  const train = make(1234); // > one cache block of rows at this dim, not a multiple of 4
-  const test = make(203);
+  const train = make(1234);
+  const test = make(300); // the similarities are computed 256 test rows at a time
   for (const [k, temperature] of [
     [1, 0.07],
     [5, 0.07],
     [20, 0.5],
   ]) {
-    const r = knnClassify(train, test, { k, temperature, numClasses: classes });
+    const r = await knnClassify(train, test, { k, temperature, numClasses: classes });
     expect(Array.from(r.predictions)).toEqual(Array.from(bruteForce(train, test, k, temperature, classes)));
     const labeled = Array.from(test.labels).filter((l) => l >= 0).length;
     const correct = Array.from(test.labels).filter((l, i) => l >= 0 && l === r.predictions[i]).length;
@@ -98,7 +98,26 @@ test('matches the brute-force definition on sizes with partial tiles and blocks'
   }
 });
 
-test('unlabeled training samples do not vote; k is capped at the labeled training samples', () => {
+test('neighbours are ranked in float64 where float32 cannot tell them apart; exact ties go to the earlier row', async () => {
+  const dim = 8;
+  const row = (...v: number[]) => [...v, ...new Array<number>(dim - v.length).fill(0)];
+  const train: KnnSamples = {
+    // Cosine to the query e0: 1 - 2e-8 (label 1) and 1 - 5e-9 (label 0): both 1 in float32.
+    // Then two identical rows (labels 2, 3) along e1.
+    features: Float32Array.from([...row(1, 2e-4), ...row(1, 1e-4), ...row(0, 1), ...row(0, 1)]),
+    labels: Int32Array.from([1, 0, 2, 3]),
+    dim,
+  };
+  const test: KnnSamples = {
+    features: Float32Array.from([...row(1), ...row(0, 1)]),
+    labels: Int32Array.from([0, 2]),
+    dim,
+  };
+  const r = await knnClassify(train, test, { k: 1 });
+  expect(Array.from(r.predictions)).toEqual([0, 2]);
+});
+
+test('unlabeled training samples do not vote; k is capped at the labeled training samples', async () => {
   const train: KnnSamples = {
     features: Float32Array.from([1, 0, 0.9, 0.1, -1, 0]),
     labels: Int32Array.from([-1, 2, 0]),
@@ -109,21 +128,21 @@ test('unlabeled training samples do not vote; k is capped at the labeled trainin
     labels: Int32Array.from([2, -1]),
     dim: 2,
   };
-  const r = knnClassify(train, test, { k: 1 });
+  const r = await knnClassify(train, test, { k: 1 });
   expect(Array.from(r.predictions)).toEqual([2, 0]);
   expect(r.accuracy).toBe(1);
   expect(r.labeled).toBe(1);
-  expect(knnClassify(train, test, { k: 50 }).predictions).toHaveLength(2);
+  expect((await knnClassify(train, test, { k: 50 })).predictions).toHaveLength(2);
 });
 
-test('bad inputs are refused', () => {
+test('bad inputs are refused', async () => {
   const a: KnnSamples = { features: new Float32Array(8), labels: new Int32Array(2), dim: 4 };
-  expect(() => knnClassify(a, { ...a, dim: 2, labels: new Int32Array(4) })).toThrow(/dim/);
-  expect(() => knnClassify(a, { ...a, labels: new Int32Array(3) })).toThrow(/do not make 3 samples/);
-  expect(() => knnClassify({ ...a, labels: Int32Array.from([-1, -1]) }, a)).toThrow(/no labeled/);
-  expect(() => knnClassify({ ...a, labels: Int32Array.from([0, 4]) }, a, { numClasses: 3 })).toThrow(
+  await expect(knnClassify(a, { ...a, dim: 2, labels: new Int32Array(4) })).rejects.toThrow(/dim/);
+  await expect(knnClassify(a, { ...a, labels: new Int32Array(3) })).rejects.toThrow(/do not make 3 samples/);
+  await expect(knnClassify({ ...a, labels: Int32Array.from([-1, -1]) }, a)).rejects.toThrow(/no labeled/);
+  await expect(knnClassify({ ...a, labels: Int32Array.from([0, 4]) }, a, { numClasses: 3 })).rejects.toThrow(
     /numClasses/,
   );
-  expect(() => knnClassify(a, a, { k: 0 })).toThrow(/k must be/);
-  expect(() => knnClassify(a, a, { temperature: 0 })).toThrow(/temperature/);
+  await expect(knnClassify(a, a, { k: 0 })).rejects.toThrow(/k must be/);
+  await expect(knnClassify(a, a, { temperature: 0 })).rejects.toThrow(/temperature/);
 });

@@ -3,6 +3,11 @@
  * DINO): features are L2-normalized, each test sample takes the k training samples of highest cosine
  * similarity, and each of them votes for its class with weight exp(similarity / T).
  */
+import { Graph } from '../../graph-builder/core/graph';
+import { tensorData } from '../../graph-builder/core/tensor-data';
+import { toModelProto } from '../../graph-builder/onnx/to-model-proto';
+import * as op from '../../graph-builder/ops';
+import { ModelSession, SessionConfig } from '../session';
 
 /** Feature vectors [count, dim] with their labels [count] (-1: no label). */
 export interface KnnSamples {
@@ -29,10 +34,8 @@ export interface KnnResult {
   readonly labeled: number;
 }
 
-/** Test rows and training rows per micro-kernel step (16 accumulators stay in registers). */
-const TILE = 4;
-/** Training rows per cache block (block x dim floats stay in L2 while every test row visits them). */
-const TRAIN_BLOCK_BYTES = 256 * 1024;
+/** Test rows per similarity run: [rows, training samples] float32 come back from ORT per run. */
+const QUERY_ROWS = 256;
 
 function checkSamples(name: string, s: KnnSamples): number {
   if (!(Number.isSafeInteger(s.dim) && s.dim >= 1)) throw new Error(`${name}.dim must be >= 1, got ${s.dim}`);
@@ -59,159 +62,79 @@ function normalizedRows(features: Float32Array, dim: number, rows: ArrayLike<num
   return out;
 }
 
-/**
- * The k largest similarities of every test row, as unsorted lists: values [rows, k] and training
- * indices [rows, k], plus for each row the slot of its current smallest kept value.
- */
-class TopK {
-  readonly values: Float64Array;
-  readonly indices: Int32Array;
-  /** The smallest kept value of each row (-Infinity until k values are kept). */
-  readonly floor: Float64Array;
-  private readonly floorSlot: Int32Array;
+/** float32 copies of float64 rows (the similarity model's inputs). */
+const float32Of = (x: Float64Array): Float32Array => Float32Array.from(x);
 
-  constructor(
-    rows: number,
-    readonly k: number,
-  ) {
-    this.values = new Float64Array(rows * k).fill(-Infinity);
-    this.indices = new Int32Array(rows * k).fill(-1);
-    this.floor = new Float64Array(rows).fill(-Infinity);
-    this.floorSlot = new Int32Array(rows);
-  }
-
-  /** Keeps (value, index) in `row` in place of the smallest kept value; call only when value > floor[row]. */
-  push(row: number, value: number, index: number): void {
-    const k = this.k;
-    const base = row * k;
-    const values = this.values;
-    values[base + this.floorSlot[row]] = value;
-    this.indices[base + this.floorSlot[row]] = index;
-    let slot = 0;
-    let min = values[base];
-    for (let j = 1; j < k; j++) {
-      if (values[base + j] < min) {
-        min = values[base + j];
-        slot = j;
-      }
-    }
-    this.floor[row] = min;
-    this.floorSlot[row] = slot;
-  }
+/** similarities [m, n] = queries [m, d] x keys [n, d]^T, one Gemm. */
+function similarityModel(dim: number): ReturnType<typeof toModelProto> {
+  const g = new Graph('knn_similarities');
+  const queries = g.input('queries', 'float32', ['m', dim]);
+  const keys = g.input('keys', 'float32', ['n', dim]);
+  g.output('similarities', op.gemm(queries, keys, undefined, { transB: 1 }));
+  return toModelProto(g, { paramsAs: 'inputs' });
 }
 
 /**
- * Fills `top` with the k most similar training rows of each test row. Blocked: a block of training
- * rows stays in cache while all test rows visit it, TILE x TILE dot products at a time. Equal
- * similarities keep the earlier training row.
+ * The k nearest training rows of each test row, ranked by float64 cosine similarity, ties to the
+ * earlier training row. ORT's float32 MatMul screens: a training row can be among the k best only
+ * if its float32 similarity is within 2 delta of the k-th best float32 similarity, where delta
+ * bounds the float32 error of a dot product of unit vectors (d ulps, and the rounding of the
+ * inputs); those candidates are then ranked on float64 similarities. Values [rows, k], indices
+ * [rows, k], best first.
  */
-function nearest(
+async function nearest(
   a: Float64Array,
   rowsA: number,
   b: Float64Array,
   rowsB: number,
   dim: number,
-  top: TopK,
-): void {
-  const floor = top.floor;
-  const blockRows = Math.max(TILE, Math.floor(TRAIN_BLOCK_BYTES / (8 * dim) / TILE) * TILE);
-  const offer = (row: number, value: number, index: number): void => {
-    if (value > floor[row]) top.push(row, value, index);
-  };
-  for (let j0 = 0; j0 < rowsB; j0 += blockRows) {
-    const j1 = Math.min(rowsB, j0 + blockRows);
-    const jTiled = j0 + Math.floor((j1 - j0) / TILE) * TILE;
-    let i = 0;
-    for (; i + TILE <= rowsA; i += TILE) {
-      const a0 = i * dim;
-      const a1 = a0 + dim;
-      const a2 = a1 + dim;
-      const a3 = a2 + dim;
-      let j = j0;
-      for (; j < jTiled; j += TILE) {
-        const b0 = j * dim;
-        const b1 = b0 + dim;
-        const b2 = b1 + dim;
-        const b3 = b2 + dim;
-        let s00 = 0;
-        let s01 = 0;
-        let s02 = 0;
-        let s03 = 0;
-        let s10 = 0;
-        let s11 = 0;
-        let s12 = 0;
-        let s13 = 0;
-        let s20 = 0;
-        let s21 = 0;
-        let s22 = 0;
-        let s23 = 0;
-        let s30 = 0;
-        let s31 = 0;
-        let s32 = 0;
-        let s33 = 0;
-        for (let d = 0; d < dim; d++) {
-          const x0 = b[b0 + d];
-          const x1 = b[b1 + d];
-          const x2 = b[b2 + d];
-          const x3 = b[b3 + d];
-          let y = a[a0 + d];
-          s00 += y * x0;
-          s01 += y * x1;
-          s02 += y * x2;
-          s03 += y * x3;
-          y = a[a1 + d];
-          s10 += y * x0;
-          s11 += y * x1;
-          s12 += y * x2;
-          s13 += y * x3;
-          y = a[a2 + d];
-          s20 += y * x0;
-          s21 += y * x1;
-          s22 += y * x2;
-          s23 += y * x3;
-          y = a[a3 + d];
-          s30 += y * x0;
-          s31 += y * x1;
-          s32 += y * x2;
-          s33 += y * x3;
+  k: number,
+  session: SessionConfig,
+): Promise<{ values: Float64Array; indices: Int32Array }> {
+  const delta = (dim + 4) * 2 ** -23;
+  const values = new Float64Array(rowsA * k);
+  const indices = new Int32Array(rowsA * k);
+  const model = await ModelSession.create(similarityModel(dim), session);
+  try {
+    const keys = tensorData('float32', [rowsB, dim], float32Of(b));
+    const kth = new Float32Array(k);
+    for (let i0 = 0; i0 < rowsA; i0 += QUERY_ROWS) {
+      const rows = Math.min(QUERY_ROWS, rowsA - i0);
+      const queries = tensorData('float32', [rows, dim], float32Of(a.subarray(i0 * dim, (i0 + rows) * dim)));
+      const sims = (await model.run({ queries, keys })).similarities.data as Float32Array;
+      for (let r = 0; r < rows; r++) {
+        const row = sims.subarray(r * rowsB, (r + 1) * rowsB);
+        const floor = kthLargest(row, k, kth) - 2 * delta;
+        const i = i0 + r;
+        const candidates: { j: number; sim: number }[] = [];
+        for (let j = 0; j < rowsB; j++) {
+          if (row[j] >= floor) candidates.push({ j, sim: dot(a, i * dim, b, j * dim, dim) });
         }
-        let f = floor[i];
-        if (s00 > f || s01 > f || s02 > f || s03 > f) {
-          offer(i, s00, j);
-          offer(i, s01, j + 1);
-          offer(i, s02, j + 2);
-          offer(i, s03, j + 3);
-        }
-        f = floor[i + 1];
-        if (s10 > f || s11 > f || s12 > f || s13 > f) {
-          offer(i + 1, s10, j);
-          offer(i + 1, s11, j + 1);
-          offer(i + 1, s12, j + 2);
-          offer(i + 1, s13, j + 3);
-        }
-        f = floor[i + 2];
-        if (s20 > f || s21 > f || s22 > f || s23 > f) {
-          offer(i + 2, s20, j);
-          offer(i + 2, s21, j + 1);
-          offer(i + 2, s22, j + 2);
-          offer(i + 2, s23, j + 3);
-        }
-        f = floor[i + 3];
-        if (s30 > f || s31 > f || s32 > f || s33 > f) {
-          offer(i + 3, s30, j);
-          offer(i + 3, s31, j + 1);
-          offer(i + 3, s32, j + 2);
-          offer(i + 3, s33, j + 3);
+        candidates.sort((x, y) => y.sim - x.sim || x.j - y.j);
+        for (let t = 0; t < k; t++) {
+          values[i * k + t] = candidates[t].sim;
+          indices[i * k + t] = candidates[t].j;
         }
       }
-      for (; j < j1; j++) {
-        for (let r = 0; r < TILE; r++) offer(i + r, dot(a, (i + r) * dim, b, j * dim, dim), j);
-      }
     }
-    for (; i < rowsA; i++) {
-      for (let j = j0; j < j1; j++) offer(i, dot(a, i * dim, b, j * dim, dim), j);
-    }
+  } finally {
+    await model.release();
   }
+  return { values, indices };
+}
+
+/** The k-th largest value of `row` (k <= row.length); `scratch` holds k floats. */
+function kthLargest(row: Float32Array, k: number, scratch: Float32Array): number {
+  // The k largest seen so far, smallest first in slot `low`.
+  scratch.set(row.subarray(0, k));
+  let low = 0;
+  for (let t = 1; t < k; t++) if (scratch[t] < scratch[low]) low = t;
+  for (let j = k; j < row.length; j++) {
+    if (row[j] <= scratch[low]) continue;
+    scratch[low] = row[j];
+    for (let t = 0; t < k; t++) if (scratch[t] < scratch[low]) low = t;
+  }
+  return scratch[low];
 }
 
 function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, dim: number): number {
@@ -225,7 +148,13 @@ function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, dim: numb
  * samples (those with a label) vote for their class with weight exp(sim / T); the class with the
  * largest total wins (ties: the smaller class). Accuracy counts test samples with a label >= 0.
  */
-export function knnClassify(train: KnnSamples, test: KnnSamples, options: KnnOptions = {}): KnnResult {
+export async function knnClassify(
+  train: KnnSamples,
+  test: KnnSamples,
+  options: KnnOptions = {},
+  /** Where the similarity MatMuls run (default: CPU). */
+  session: SessionConfig = {},
+): Promise<KnnResult> {
   const k0 = options.k ?? 20;
   const temperature = options.temperature ?? 0.07;
   if (!(Number.isSafeInteger(k0) && k0 >= 1)) throw new Error(`k must be an integer >= 1, got ${k0}`);
@@ -259,8 +188,7 @@ export function knnClassify(train: KnnSamples, test: KnnSamples, options: KnnOpt
     Array.from({ length: testCount }, (_, i) => i),
   );
 
-  const top = new TopK(testCount, k);
-  nearest(a, testCount, b, voters.length, dim, top);
+  const top = await nearest(a, testCount, b, voters.length, dim, k, session);
 
   const predictions = new Int32Array(testCount);
   const votes = new Float64Array(numClasses);

@@ -40,10 +40,11 @@ export async function runProbe(
   o: { readonly session?: SessionConfig; readonly onEpoch?: (epoch: number, loss: number) => void } = {},
 ): Promise<ProbeOutcome> {
   if (p.mode === 'knn') {
-    const r = knnClassify(
+    const r = await knnClassify(
       { features: train.features, labels: train.labels, dim: train.dim },
       { features: val.features, labels: val.labels, dim: val.dim },
       { k: p.k, temperature: p.temperature },
+      o.session,
     );
     return { accuracy: r.accuracy, details: { k: p.k, temperature: p.temperature } };
   }
