@@ -139,7 +139,26 @@ describe('tracing', () => {
     op.exp(x);
     g.output('y', op.neg(x));
     const model = toModelProto(g, { paramsAs: 'inputs' });
-    expect(model.graph!.node!.map((n) => n.opType)).toEqual(['Neg', 'Identity']);
+    expect(model.graph!.node!.map((n) => n.opType)).toEqual(['Neg']);
+  });
+
+  test('graph outputs are written without their Identity where a node can take the output name', () => {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [2]);
+    const y = op.neg(x);
+    g.output('y', y);
+    g.output('y_again', y); // the same tensor twice: the second keeps its Identity
+    g.output('x_out', x); // a graph input: no node to rename
+    g.output('z', op.exp(y)); // y is consumed under its new name
+    const model = toModelProto(g, { paramsAs: 'inputs' }).graph!;
+    expect(model.node!.map((n) => [n.opType, n.input, n.output])).toEqual([
+      ['Neg', ['x'], ['y']],
+      ['Identity', ['y'], ['y_again']],
+      ['Identity', ['x'], ['x_out']],
+      ['Exp', ['y'], ['z']],
+    ]);
+    expect(model.output!.map((o) => o.name)).toEqual(['y', 'y_again', 'x_out', 'z']);
+    expect(model.valueInfo!.map((v) => v.name)).toEqual([]);
   });
 
   test('every node records the model code that built it', () => {

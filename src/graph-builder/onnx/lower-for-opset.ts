@@ -2,6 +2,7 @@ import { onnx } from 'onnx-proto';
 import { GraphBuildError } from '../core/errors';
 import type { DType } from '../core/dtype';
 import type { Node } from '../core/node';
+import type { Tensor } from '../core/tensor';
 import { fromNumbers } from '../core/tensor-data';
 import { toTensorProto, toTypeProto } from './tensor-proto';
 
@@ -16,6 +17,8 @@ export const GELU_OPSET = 20;
 export function lowerGelu(
   node: Node,
   constant: (value: number, dtype: DType) => string,
+  /** The name a tensor is written under (graph outputs may rename node outputs). */
+  nameOf: (t: Tensor) => string = (t) => t.name,
 ): { nodes: onnx.NodeProto[]; valueInfo: onnx.ValueInfoProto[] } {
   const x = node.inputs[0]!;
   if (x.dtype !== 'float32' && x.dtype !== 'float64') {
@@ -23,15 +26,16 @@ export function lowerGelu(
       `Gelu on ${x.dtype} needs opset ${GELU_OPSET} or newer (its Erf form below ${GELU_OPSET} is float32/float64 only) at ${node.callSite}`,
     );
   }
-  const y = node.outputs[0].name;
+  const y = nameOf(node.outputs[0]);
+  const xName = nameOf(x);
   const part = (step: string) => `${node.name}/erf_form/${step}`;
   const make = (step: string, opType: string, input: string[], output: string) =>
     onnx.NodeProto.create({ name: part(step), opType, input, output: [output], docString: node.callSite });
   const nodes = [
-    make('scale', 'Mul', [x.name, constant(Math.SQRT1_2, x.dtype)], part('scaled')),
+    make('scale', 'Mul', [xName, constant(Math.SQRT1_2, x.dtype)], part('scaled')),
     make('erf', 'Erf', [part('scaled')], part('erf')),
     make('shift', 'Add', [part('erf'), constant(1, x.dtype)], part('shifted')),
-    make('gate', 'Mul', [x.name, part('shifted')], part('gated')),
+    make('gate', 'Mul', [xName, part('shifted')], part('gated')),
     make('half', 'Mul', [part('gated'), constant(0.5, x.dtype)], y),
   ];
   const type = toTypeProto(x.dtype, x.shape);

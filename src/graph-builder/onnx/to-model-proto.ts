@@ -49,6 +49,28 @@ function liveSet(graph: Graph): { nodes: Node[]; tensors: Set<Tensor> } {
   return { nodes: graph.nodes.filter((n) => liveNodes.has(n)), tensors: live };
 }
 
+/**
+ * Graph outputs written without their Identity: `Graph.output` adds an Identity so that output names
+ * do not depend on node names, but at run time that Identity copies the tensor (a training step's
+ * parameters and optimizer state, every step). Where the Identity's input is a node output that no
+ * other output claimed, that node output takes the graph output's name and the Identity is left out.
+ * Returns the new names and the Identity nodes to leave out.
+ */
+function outputRenames(graph: Graph): { names: Map<Tensor, string>; dropped: Set<Node> } {
+  const names = new Map<Tensor, string>();
+  const dropped = new Set<Node>();
+  for (const o of graph.outputs) {
+    const identity = o.tensor.producer;
+    const source = identity?.inputs[0];
+    const producer = source?.producer;
+    if (!identity || identity.spec.opType !== 'Identity' || !source || !producer || names.has(source))
+      continue;
+    names.set(source, o.name);
+    dropped.add(identity);
+  }
+  return { names, dropped };
+}
+
 function attributeProto(name: string, kind: AttrKind, value: AttrValue): onnx.AttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   switch (kind) {
@@ -75,8 +97,8 @@ function attributeProto(name: string, kind: AttrKind, value: AttrValue): onnx.At
   }
 }
 
-function nodeProto(node: Node): onnx.NodeProto {
-  const inputs = node.inputs.map((t) => t?.name ?? '');
+function nodeProto(node: Node, nameOf: (t: Tensor) => string): onnx.NodeProto {
+  const inputs = node.inputs.map((t) => (t ? nameOf(t) : ''));
   while (inputs.length > 0 && inputs[inputs.length - 1] === '') inputs.pop();
   const attribute = Object.entries(node.attrs)
     .filter((entry): entry is [string, AttrValue] => entry[1] !== undefined)
@@ -85,7 +107,7 @@ function nodeProto(node: Node): onnx.NodeProto {
     name: node.name,
     opType: node.spec.onnxOpType ?? node.spec.opType,
     input: inputs,
-    output: node.outputs.map((t) => t.name),
+    output: node.outputs.map(nameOf),
     attribute,
     docString: node.callSite,
   });
@@ -120,14 +142,19 @@ export function toModelProto(graph: Graph, options: SerializeOptions): onnx.Mode
   for (const t of tensors) {
     if (t.kind === 'constant') initializer.push(toTensorProto(t.name, t.value!));
   }
-  const outputs = new Set(graph.outputs.map((o) => o.tensor));
-  const intermediates = nodes.flatMap((n) => n.outputs).filter((t) => !outputs.has(t));
   const opset = options.opset ?? DEFAULT_OPSET;
+  const renames = outputRenames(graph);
+  const nameOf = (t: Tensor) => renames.names.get(t) ?? t.name;
+  const kept = nodes.filter((n) => !renames.dropped.has(n));
+  const outputs = new Set(graph.outputs.map((o) => o.tensor));
+  const intermediates = kept
+    .flatMap((n) => n.outputs)
+    .filter((t) => !outputs.has(t) && !renames.names.has(t));
   const lowered = scalarConstants();
   const loweredInfo: onnx.ValueInfoProto[] = [];
-  const nodeProtos = nodes.flatMap((n) => {
-    if (n.spec.opType !== 'Gelu' || opset >= GELU_OPSET) return [nodeProto(n)];
-    const { nodes: erfForm, valueInfo } = lowerGelu(n, lowered.constant);
+  const nodeProtos = kept.flatMap((n) => {
+    if (n.spec.opType !== 'Gelu' || opset >= GELU_OPSET) return [nodeProto(n, nameOf)];
+    const { nodes: erfForm, valueInfo } = lowerGelu(n, lowered.constant, nameOf);
     loweredInfo.push(...valueInfo);
     return erfForm;
   });
