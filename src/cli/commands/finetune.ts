@@ -14,7 +14,6 @@ import { finetuneSource } from '../../runtime/finetune/finetune-source';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import {
   Checkpoint,
-  isCheckpointOrBuild,
   listCheckpoints,
   readCheckpoint,
   readTrainState,
@@ -276,17 +275,10 @@ async function recordInSourceRun(
   say: (line: string) => void,
 ): Promise<void> {
   const from = ckpt.manifest.task?.initializedFrom;
-  // Only a training run's checkpoint: an import folder or a build has no report to add to.
-  const source = from && isCheckpointOrBuild(from) ? runOfCheckpoint(from) : undefined;
   const val = ckpt.state.options.finetune?.val;
-  if (
-    !from ||
-    !source ||
-    !val ||
-    !fs.existsSync(path.join(from, 'state.json')) ||
-    !isTrainingCheckpoint(from)
-  )
-    return;
+  // Only a training run's checkpoint: an import folder or a build has no report to add to.
+  const source = from && isTrainingCheckpoint(from) ? runOfCheckpoint(from) : undefined;
+  if (!from || !source || !val) return;
   appendEvaluation(source, {
     kind: 'finetune',
     time: new Date().toISOString(),

@@ -30,9 +30,17 @@ export interface RunSummary {
 const folderBytes = (dir: string): number =>
   fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 
-/** Whether a checkpoint was written by a training run (not by `cae-onnx import`, which records no schedule). */
-export function isTrainingCheckpoint(checkpoint: string): boolean {
-  const options: Partial<RunOptions> = readTrainState(checkpoint).options;
+/**
+ * Whether a folder is a checkpoint written by a training run: not a build (no state), not one
+ * written by `cae-onnx import` (no schedule).
+ */
+export function isTrainingCheckpoint(dir: string): boolean {
+  let options: Partial<RunOptions>;
+  try {
+    options = readTrainState(dir).options;
+  } catch {
+    return false;
+  }
   return options.schedule !== undefined && options.data !== undefined;
 }
 
