@@ -25,7 +25,7 @@ const seconds = (t: number) => (performance.now() - t) / 1000;
 const MIN_TIMED_SECONDS = 5;
 
 /** Random images, exact-count block masks, random token targets and drop-path decisions. */
-function randomFeeds(c: ReturnType<typeof resolveConfig>, rng: Rng): Record<string, TensorData> {
+export function randomFeeds(c: ReturnType<typeof resolveConfig>, rng: Rng): Record<string, TensorData> {
   const b = c.batch;
   const side = c.imageSize / c.patchSize;
   const masks = makeMaskBatch(rng, {
