@@ -9,7 +9,7 @@ import { MIXUP_DEFAULTS } from '../../runtime/data/mixup';
 import { RANDOM_ERASING_DEFAULTS } from '../../runtime/data/random-erasing';
 import type { LoaderSource } from '../../runtime/data/types';
 import type { EpChoice, ResolvedEp } from '../../runtime/execution-providers';
-import { exportClassifier } from '../../runtime/finetune/export-classifier';
+import { CLASSIFIER_FILE, exportClassifier } from '../../runtime/finetune/export-classifier';
 import { finetuneSource } from '../../runtime/finetune/finetune-source';
 import { DEFAULT_OPSET_FOR_EP } from '../../runtime/placement/default-opset';
 import {
@@ -245,7 +245,7 @@ async function finetune(flags: FinetuneFlags, group: ProcessGroup, created: Crea
   });
   if (!leader) return;
   const ckpt = readCheckpoint<RunOptions>(runDir);
-  const file = path.join(runDir, 'classifier.onnx');
+  const file = path.join(runDir, CLASSIFIER_FILE);
   const report = await exportClassifier(
     ckpt.manifest,
     ckpt.params,

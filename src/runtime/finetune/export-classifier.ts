@@ -18,6 +18,9 @@ export interface ClassifierExport {
 /** The largest logit difference allowed between classifier.onnx and the run's classifier graph. */
 export const CLASSIFIER_TOLERANCE = 1e-5;
 
+/** Where a fine-tuning run writes its deployable classifier (in the run folder). */
+export const CLASSIFIER_FILE = 'classifier.onnx';
+
 /**
  * Writes the deployment classifier (images [batch, C, H, W] -> logits [batch, classes]) with the
  * fine-tuned weights, class names and input normalization in its metadata, then checks its logits

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Manifest } from '../../artifacts/manifest';
 import type { LoaderOptions } from '../data/loader';
+import { CLASSIFIER_FILE } from '../finetune/export-classifier';
 
 /** The probe's data arguments for a run's data: MNIST's own splits, or placeholders to fill in. */
 function probeData(source: LoaderOptions['source']): string {
@@ -17,8 +18,8 @@ export function nextCommands(
 ): string[] {
   const commands = manifest.task
     ? [
-        `cae-onnx export --checkpoint ${runDir} --out ${path.join(runDir, 'classifier.onnx')}`,
-        `cae-onnx predict --model ${path.join(runDir, 'classifier.onnx')} IMAGES`,
+        `cae-onnx export --checkpoint ${runDir} --out ${path.join(runDir, CLASSIFIER_FILE)}`,
+        `cae-onnx predict --model ${path.join(runDir, CLASSIFIER_FILE)} IMAGES`,
       ]
     : [
         `cae-onnx export --checkpoint ${runDir} --out ${path.join(runDir, 'encoder.onnx')}`,

@@ -5,7 +5,7 @@ import type { RunEvaluation } from './evaluations';
 import { CAE_LOSS_TERMS } from '../train/cae-task';
 import { LineChart, lineChartSvg } from './line-chart';
 import { nextCommands } from './next-commands';
-import { lossChart, throughputChart, validationChart } from './run-charts';
+import { column, lossChart, throughputChart, validationChart } from './run-charts';
 import { describeData, RunSummary, runTitle } from './run-summary';
 
 /** The page every run folder holds: self-contained (inline SVG, CSS and images; no script, no network). */
@@ -43,8 +43,8 @@ function grid(head: readonly string[], rows: readonly (readonly string[])[]): st
   );
 }
 
-const column = (records: readonly StepMetrics[], field: string): number[] =>
-  records.map((r) => r[field]).filter((v): v is number => typeof v === 'number');
+const values = (records: readonly StepMetrics[], field: string): number[] =>
+  column(records, field).map(([, v]) => v);
 
 function overview(s: RunSummary): string {
   const c = s.manifest.config;
@@ -85,8 +85,8 @@ function overview(s: RunSummary): string {
     ['seed', String(o.seed)],
     ['final loss', last ? fmt(last.loss, 4) : '-'],
     ['training time', duration(s.state.elapsedSeconds)],
-    ['throughput (median)', `${fmt(median(column(s.records, 'images_per_second')))} images/s`],
-    ['MFU (median)', pct(median(column(s.records, 'mfu')))],
+    ['throughput (median)', `${fmt(median(values(s.records, 'images_per_second')))} images/s`],
+    ['MFU (median)', pct(median(values(s.records, 'mfu')))],
     ['build', `${s.manifest.createdBy}, opset ${s.manifest.opset ?? 21}`],
   ];
   return table(rows);

@@ -23,13 +23,13 @@ const LABELS: Record<string, string> = {
 
 type Point = [number, number];
 
-function column(records: readonly StepMetrics[], field: string): Point[] {
+/** [step, value] of the records that have a number in `field`. */
+export function column(records: readonly StepMetrics[], field: string): Point[] {
   return records
     .filter((r) => typeof r[field] === 'number')
     .map((r) => [r.step, r[field] as number] as Point);
 }
 
-/** The raw line (light) and its smoothed line (bold) of one field, under one legend name. */
 /** Long runs are smoothed on bucket means (at most this many points): the chart is 900 px wide. */
 const MAX_SMOOTHED_POINTS = 4000;
 
@@ -46,6 +46,7 @@ function bucketMeans(points: Point[], log: boolean): Point[] {
   return out;
 }
 
+/** The raw line (light) and its smoothed line (bold) of one field, under one legend name. */
 function rawAndSmoothed(
   points: Point[],
   name: string,

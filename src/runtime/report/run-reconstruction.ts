@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { writeFileAtomic, writeAll } from '../../artifacts/atomic-write';
 import type { LoaderOptions } from '../data/loader';
 import { reconstructFromSource, writeReconstructionGrid } from '../eval/reconstruct';
-import { readCheckpoint } from '../train/checkpoint';
+import { readCheckpoint, readTrainState } from '../train/checkpoint';
 import type { RunOptions } from '../train/run-options';
 
 /** The reconstruction figure of a pixel-target run, made at its end, shown in its report. */
@@ -40,6 +40,9 @@ export async function writeRunReconstruction(
   checkpoint: string,
   count = 8,
 ): Promise<ReconstructionRecord | undefined> {
+  // A resumed run that stopped again at the same checkpoint already has this figure.
+  const current = readReconstructionRecord(runDir);
+  if (current && current.step === readTrainState(checkpoint).step) return current;
   const ckpt = readCheckpoint<RunOptions>(checkpoint);
   const m = ckpt.manifest;
   if (m.task || m.config.target !== 'pixels') return undefined;

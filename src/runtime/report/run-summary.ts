@@ -35,28 +35,34 @@ const folderBytes = (dir: string): number =>
  * written by `cae-onnx import` (no schedule).
  */
 export function isTrainingCheckpoint(dir: string): boolean {
-  let options: Partial<RunOptions>;
   try {
-    options = readTrainState(dir).options;
+    return isTrainingState(readTrainState(dir));
   } catch {
     return false;
   }
-  return options.schedule !== undefined && options.data !== undefined;
 }
+
+const isTrainingState = (state: TrainState<object>): boolean => {
+  const options: Partial<RunOptions> = state.options;
+  return options.schedule !== undefined && options.data !== undefined;
+};
 
 /** The run folder's summary; undefined when it holds no checkpoint of a training run. */
 export function readRunSummary(runDir: string): RunSummary | undefined {
   const dirs = listCheckpoints(runDir);
-  if (dirs.length === 0 || !isTrainingCheckpoint(dirs[dirs.length - 1])) return undefined;
-  const newest = dirs[dirs.length - 1];
-  const checkpoints = dirs.map((dir) => {
-    const state = readTrainState(dir);
-    return { dir, step: state.step, bytes: folderBytes(dir), time: fs.statSync(dir).mtime };
-  });
+  const states = dirs.map((dir) => readTrainState<RunOptions>(dir));
+  const state = states.at(-1);
+  if (!state || !isTrainingState(state)) return undefined;
+  const checkpoints = dirs.map((dir, i) => ({
+    dir,
+    step: states[i].step,
+    bytes: folderBytes(dir),
+    time: fs.statSync(dir).mtime,
+  }));
   return {
     runDir,
-    manifest: readManifest(newest),
-    state: readTrainState<RunOptions>(newest),
+    manifest: readManifest(dirs[dirs.length - 1]),
+    state,
     checkpoints,
     records: readMetrics(path.join(runDir, METRICS_FILE)),
     evaluations: readEvaluations(runDir),
