@@ -8,7 +8,7 @@ import { DEFAULT_OPSET, unsupportedOpset } from '../graph-builder/onnx/to-model-
 import { adamw, AdamWConfig } from '../graph-builder/optim/adamw';
 import { layerDecayScale } from '../graph-builder/optim/layer-decay';
 import { buildGradStep, buildTrainStep } from '../graph-builder/training/step-graphs';
-import { PARAMS_FILE, writeGraph } from './build';
+import { GRAPH_FILES, PARAMS_FILE, writeGraph } from './build';
 import { initializeParams } from './initialize-params';
 import { Manifest, MANIFEST_FILE, MANIFEST_FORMAT, writeManifest } from './manifest';
 import { writeSafetensors } from './safetensors';
@@ -81,7 +81,7 @@ export function buildFinetuneArtifacts(o: FinetuneBuildOptions): Manifest {
   const optimizer = adamw(o.optimizer);
   const trainStep = writeGraph(
     o.outDir,
-    'train_step.onnx',
+    GRAPH_FILES.train_step,
     buildTrainStep(model, {
       optimizer,
       clipGradNorm: o.optimizer.clipGradNorm,
@@ -89,8 +89,8 @@ export function buildFinetuneArtifacts(o: FinetuneBuildOptions): Manifest {
     }),
     opset,
   );
-  const gradStep = writeGraph(o.outDir, 'grad_step.onnx', buildGradStep(model), opset);
-  const classifier = writeGraph(o.outDir, 'classifier_logits.onnx', buildClassifierGraph(c, classes), opset);
+  const gradStep = writeGraph(o.outDir, GRAPH_FILES.grad_step, buildGradStep(model), opset);
+  const classifier = writeGraph(o.outDir, GRAPH_FILES.classifier, buildClassifierGraph(c, classes), opset);
   writeSafetensors(path.join(o.outDir, PARAMS_FILE), params, { format: 'cae-onnx', task: 'classification' });
   const { side, numPatches } = gridOf(c);
   const manifest: Manifest = {

@@ -1,26 +1,13 @@
 import { promises as fsp } from 'node:fs';
-import {
-  drawAugmentation,
-  mapCoefficients,
-  normalizeCoefficients,
-  perChannel,
-  resizedCropBilinear,
-  writeChw,
-} from './augment';
+import { drawAugmentation, writeChw } from './augment';
 import { readIdxDataset } from './idx';
 import { decodeResizedCrops, imageSize, ResizeView } from './image-folder';
-import type { Rng } from '../../random/rng';
 import { epochPermutation, sampleRng } from './order';
-import { randomErase } from './random-erasing';
+import { BatchArrays, SampleWriter } from './sample-writer';
 import type { BatchPayload, BuildSpec } from './types';
 
 /** Files decoded at once while building one batch. */
 const FILE_CONCURRENCY = 4;
-
-interface Coefficients {
-  readonly a: ArrayLike<number>;
-  readonly b: ArrayLike<number>;
-}
 
 /** Decoded IDX images (uint8 [N, rows, cols]) and labels. */
 interface MemoryImages {
@@ -30,19 +17,12 @@ interface MemoryImages {
   readonly labels: Uint8Array | null;
 }
 
-interface Outputs {
-  readonly images: Float32Array;
-  readonly labels: Int32Array;
-  readonly tokenizerImages?: Float32Array;
-}
-
 /**
  * Builds the batch that starts at a given stream position. The content of a batch depends only on
  * the spec and that position, so any number of builders (threads) produce the same batches.
  */
 export class BatchBuilder {
-  private readonly norm: Coefficients;
-  private readonly tokMap: Coefficients | null;
+  private readonly samples: SampleWriter;
   private readonly permutations = new Map<number, Int32Array>();
   /** Files known to be undecodable (a cache: the outcome does not depend on it). */
   private readonly bad = new Set<number>();
@@ -52,13 +32,7 @@ export class BatchBuilder {
     readonly size: number,
     private readonly memory: MemoryImages | null,
   ) {
-    this.norm = normalizeCoefficients(
-      perChannel(spec.mean, spec.channels, 'mean'),
-      perChannel(spec.std, spec.channels, 'std'),
-    );
-    this.tokMap = spec.tokenizer
-      ? mapCoefficients(spec.channels, spec.tokenizer.scale, spec.tokenizer.shift)
-      : null;
+    this.samples = new SampleWriter(spec);
   }
 
   static create(spec: BuildSpec): BatchBuilder {
@@ -84,18 +58,12 @@ export class BatchBuilder {
   }
 
   async build(epoch: number, position: number): Promise<BatchPayload> {
-    const { batchSize, channels, imageSize: s, tokenizer } = this.spec;
+    const { batchSize } = this.spec;
     if (!(Number.isInteger(position) && position >= 0 && position + batchSize <= this.size)) {
       throw new Error(`batch at position ${position} does not fit an epoch of ${this.size} samples`);
     }
     const perm = this.permutation(epoch);
-    const out: Outputs = {
-      images: new Float32Array(batchSize * channels * s * s),
-      labels: new Int32Array(batchSize),
-      tokenizerImages: tokenizer
-        ? new Float32Array(batchSize * channels * tokenizer.size * tokenizer.size)
-        : undefined,
-    };
+    const out = this.samples.allocate(batchSize);
     if (this.memory) {
       for (let k = 0; k < batchSize; k++) this.memorySample(this.memory, epoch, perm[position + k], k, out);
       return { ...out, skipped: [] };
@@ -112,38 +80,16 @@ export class BatchBuilder {
     return { ...out, skipped: skipped.sort() };
   }
 
-  /** Random erasing of sample k (after normalization, as timm), drawn from the sample's own generator. */
-  private erase(rng: Rng, images: Float32Array, k: number): void {
-    const { erase, channels, imageSize: s } = this.spec;
-    if (!erase) return;
-    const per = channels * s * s;
-    randomErase(rng, images.subarray(k * per, (k + 1) * per), [channels, s, s], erase);
-  }
-
-  private memorySample(memory: MemoryImages, epoch: number, index: number, k: number, out: Outputs): void {
+  private memorySample(
+    memory: MemoryImages,
+    epoch: number,
+    index: number,
+    k: number,
+    out: BatchArrays,
+  ): void {
     const { data, rows, cols, labels } = memory;
-    const { channels, imageSize: s, augment, tokenizer } = this.spec;
     const image = data.subarray(index * rows * cols, (index + 1) * rows * cols);
-    const rng = sampleRng(this.spec.seed, epoch, index);
-    const draw = drawAugmentation(rng, cols, rows, augment);
-    const pixels = resizedCropBilinear(image, cols, rows, 1, draw.crop, s);
-    writeChw(pixels, s, 1, channels, draw.flip, this.norm.a, this.norm.b, out.images, k * channels * s * s);
-    this.erase(rng, out.images, k);
-    if (tokenizer && out.tokenizerImages && this.tokMap) {
-      const t = tokenizer.size;
-      const tok = resizedCropBilinear(image, cols, rows, 1, draw.crop, t);
-      writeChw(
-        tok,
-        t,
-        1,
-        channels,
-        draw.flip,
-        this.tokMap.a,
-        this.tokMap.b,
-        out.tokenizerImages,
-        k * channels * t * t,
-      );
-    }
+    this.samples.write({ data: image, width: cols, height: rows, channels: 1 }, epoch, index, k, out);
     out.labels[k] = labels ? labels[index] : -1;
   }
 
@@ -153,7 +99,7 @@ export class BatchBuilder {
     perm: Int32Array,
     pos: number,
     k: number,
-    out: Outputs,
+    out: BatchArrays,
     skipped: string[],
   ): Promise<void> {
     const source = this.spec.source;
@@ -180,7 +126,7 @@ export class BatchBuilder {
     index: number,
     file: string,
     k: number,
-    out: Outputs,
+    out: BatchArrays,
   ): Promise<void> {
     const { channels, imageSize: s, augment, tokenizer } = this.spec;
     const input = await fsp.readFile(file);
@@ -197,13 +143,13 @@ export class BatchBuilder {
       channels,
       channels,
       draw.flip,
-      this.norm.a,
-      this.norm.b,
+      this.samples.norm.a,
+      this.samples.norm.b,
       out.images,
       k * channels * s * s,
     );
-    this.erase(rng, out.images, k);
-    if (tokenizer && tok && out.tokenizerImages && this.tokMap) {
+    this.samples.erase(rng, out.images, k);
+    if (tokenizer && tok && out.tokenizerImages && this.samples.tokenizerMap) {
       const t = tokenizer.size;
       writeChw(
         tok,
@@ -211,8 +157,8 @@ export class BatchBuilder {
         channels,
         channels,
         draw.flip,
-        this.tokMap.a,
-        this.tokMap.b,
+        this.samples.tokenizerMap.a,
+        this.samples.tokenizerMap.b,
         out.tokenizerImages,
         k * channels * t * t,
       );
