@@ -1,5 +1,5 @@
 /** Library users get `cae-onnx train`'s defaults from pretrainingRunOptions, and can override them. */
-import { pretrainingRunOptions } from '../../src/runtime/train/recipe';
+import { pretrainingRunOptions } from '../../src/runtime/train/pretraining-request';
 import { smallBuild } from '../helpers/small-cae';
 
 const build = smallBuild({ batch: 8 });

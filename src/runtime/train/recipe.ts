@@ -1,7 +1,6 @@
-import * as path from 'node:path';
-import { readManifest } from '../../artifacts/manifest';
 import { defaultAugment } from '../data/augment-defaults';
 import type { LoaderSource } from '../data/types';
+import type { CaeConfig } from '../../graph-builder/cae/config';
 import type { RunOptions } from './run-options';
 
 /**
@@ -55,13 +54,15 @@ export interface PretrainingRequest {
 /** The defaults of `cae-onnx train`: 1000 steps, checkpoints every 200, lr and warmup as above. */
 export const PRETRAINING_DEFAULTS = { steps: 1000, minLr: 1e-5, seed: 0, checkpointEvery: 200 };
 
-/** A complete RunOptions for pretraining, with `cae-onnx train`'s defaults where the request is silent. */
-export function pretrainingRunOptions(r: PretrainingRequest): RunOptions {
-  const { config } = readManifest(r.buildDir);
+/**
+ * A complete RunOptions for pretraining a build of `config`, with `cae-onnx train`'s defaults where the
+ * request is silent (no file system here: the browser page uses it; pretraining-request.ts reads the build).
+ */
+export function pretrainingRunOptionsFor(config: CaeConfig, r: PretrainingRequest): RunOptions {
   const steps = r.steps ?? PRETRAINING_DEFAULTS.steps;
   const accumulate = r.accumulate ?? 1;
   return {
-    buildDir: path.resolve(r.buildDir),
+    buildDir: r.buildDir,
     data: r.data,
     steps,
     schedule: {
