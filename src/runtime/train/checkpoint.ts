@@ -2,41 +2,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeAll, writeFileAtomic } from '../../artifacts/atomic-write';
 import { Manifest, MANIFEST_FILE, readManifest, writeManifest } from '../../artifacts/manifest';
-import { referenceStateDict } from '../../artifacts/reference-state-dict';
 import { readSafetensors, writeSafetensors } from '../../artifacts/safetensors';
 import type { TensorData } from '../../graph-builder/core/tensor-data';
+import {
+  Checkpoint,
+  CHECKPOINT_OPTIMIZER as OPTIMIZER,
+  CHECKPOINT_PARAMS as PARAMS,
+  CHECKPOINT_STATE as STATE,
+  checkpointContents,
+  CHECKPOINTS,
+  RecordedOptions,
+  stepDir,
+  TrainState,
+} from './checkpoint-format';
 
-export const CHECKPOINTS = 'checkpoints';
-const PARAMS = 'params.safetensors';
-const OPTIMIZER = 'optimizer.safetensors';
-const STATE = 'state.json';
-
-/** The options a checkpoint records: a training run's (RunOptions), or an import's record. */
-type RecordedOptions = Readonly<Record<string, unknown>>;
-
-/** Everything besides tensors that a resumed run needs to continue exactly. */
-export interface TrainState<Options extends object = RecordedOptions> {
-  /** Updates completed. */
-  readonly step: number;
-  /** Where the data loader continues. */
-  readonly data: { readonly epoch: number; readonly position: number };
-  readonly seed: number;
-  readonly totalSteps: number;
-  /** The run's options as given (for resume checks and the record). */
-  readonly options: Options;
-  readonly elapsedSeconds: number;
-  readonly lastLoss?: number;
-}
-
-export interface Checkpoint<Options extends object = RecordedOptions> {
-  readonly dir: string;
-  readonly manifest: Manifest;
-  readonly params: Map<string, TensorData>;
-  readonly optimizer: Map<string, TensorData>;
-  readonly state: TrainState<Options>;
-}
-
-const stepDir = (step: number) => `step-${String(step).padStart(8, '0')}`;
+export { CHECKPOINTS } from './checkpoint-format';
+export type { Checkpoint, TrainState } from './checkpoint-format';
 
 function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
@@ -66,17 +47,11 @@ export function writeCheckpoint(
   const tmp = path.join(root, `.${stepDir(state.step)}.tmp-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
-  // Pretraining checkpoints also hold what the PyTorch reference's state_dict needs; classifiers hold ours.
-  const tensors = manifest.task ? params : referenceStateDict(manifest.config, params);
-  writeSafetensors(path.join(tmp, PARAMS), tensors, {
-    format: 'cae-onnx',
-    step: String(state.step),
-  });
-  writeSafetensors(path.join(tmp, OPTIMIZER), optimizer, { step: String(state.step) });
+  const contents = checkpointContents(manifest, params, optimizer, state);
+  writeSafetensors(path.join(tmp, PARAMS), contents.params.tensors, contents.params.metadata);
+  writeSafetensors(path.join(tmp, OPTIMIZER), contents.optimizer.tensors, contents.optimizer.metadata);
   writeManifest(tmp, manifest);
-  writeFileAtomic(path.join(tmp, STATE), (fd) =>
-    writeAll(fd, Buffer.from(`${JSON.stringify(state, null, 2)}\n`)),
-  );
+  writeFileAtomic(path.join(tmp, STATE), (fd) => writeAll(fd, Buffer.from(contents.state)));
   fsyncDir(tmp);
   fs.rmSync(final, { recursive: true, force: true });
   fs.renameSync(tmp, final);
