@@ -6,7 +6,8 @@ import { dtypeFromOnnxCode } from '../graph-builder/core/dtype';
 import type { Graph } from '../graph-builder/core/graph';
 import type { TensorData } from '../graph-builder/core/tensor-data';
 import { DEFAULT_OPSET, toModelProto, unsupportedOpset } from '../graph-builder/onnx/to-model-proto';
-import { adamw, AdamWConfig } from '../graph-builder/optim/adamw';
+import { adamw, ADAMW_DEFAULTS, AdamWConfig } from '../graph-builder/optim/adamw';
+import { DEFAULT_CLIP_GRAD_NORM } from '../graph-builder/optim/clip-grad-norm';
 import { buildEvalStep, buildGradStep, buildTrainStep } from '../graph-builder/training/step-graphs';
 import { encoderMetadata } from './encoder-metadata';
 import { initializeParams } from './initialize-params';
@@ -60,6 +61,12 @@ export interface BuildPlan {
     readonly metadata: Record<string, string>;
   };
 }
+
+/** The optimizer a run builds its preset with (`cae-onnx train`, the page): AdamW's defaults, the recipe's clipping. */
+export const TRAINING_OPTIMIZER: BuildPlanOptions['optimizer'] = {
+  ...ADAMW_DEFAULTS,
+  clipGradNorm: DEFAULT_CLIP_GRAD_NORM,
+};
 
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 

@@ -2,11 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { buildArtifacts } from '../../artifacts/build';
+import { TRAINING_OPTIMIZER } from '../../artifacts/build-plan';
 import { readManifest } from '../../artifacts/manifest';
 import { readModelFile } from '../../artifacts/onnx-file';
 import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
-import { ADAMW_DEFAULTS } from '../../graph-builder/optim/adamw';
-import { DEFAULT_CLIP_GRAD_NORM } from '../../graph-builder/optim/clip-grad-norm';
 import type { ProcessGroup } from '../../runtime/distributed/process-group';
 import type { LoaderOptions } from '../../runtime/data/loader';
 import { EpChoice, float16Problem, ResolvedEp } from '../../runtime/execution-providers';
@@ -137,7 +136,7 @@ async function runTraining(flags: TrainFlags, created: CreatedFolder, group: Pro
           outDir: buildDir,
           config,
           seed: flags.seed,
-          optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: DEFAULT_CLIP_GRAD_NORM },
+          optimizer: TRAINING_OPTIMIZER,
           opset: DEFAULT_OPSET_FOR_EP[ep.name],
           force: true,
         });

@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import type { CropBox } from './augment';
+import { compareNames, isImage, labelledImages } from './image-list';
 
-/** Extensions listed as images (compared case-insensitively). */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
+export { IMAGE_EXTENSIONS } from './image-list';
 
 /**
  * The images under a folder. If the folder has subfolders, each first-level subfolder is a class
@@ -18,14 +18,6 @@ export interface ImageFolder {
   readonly files: string[];
   readonly labels: Int32Array;
   readonly classes: string[];
-}
-
-function isImage(name: string): boolean {
-  return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function entryKind(dir: string, entry: fs.Dirent): 'dir' | 'file' | 'other' {
@@ -66,15 +58,9 @@ export function listImageFolder(dir: string): ImageFolder {
     .readdirSync(root, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.') && entryKind(root, e) === 'dir')
     .map((e) => e.name)
-    .sort(compare);
-  relFiles.sort(compare);
-  const classIndex = new Map(classes.map((c, i) => [c, i]));
-  const labels = new Int32Array(relFiles.length);
-  relFiles.forEach((rel, i) => {
-    const slash = rel.indexOf('/');
-    labels[i] = slash < 0 ? -1 : (classIndex.get(rel.slice(0, slash)) ?? -1);
-  });
-  return { root, files: relFiles.map((rel) => path.join(root, ...rel.split('/'))), labels, classes };
+    .sort(compareNames);
+  const { files, labels } = labelledImages(relFiles, classes);
+  return { root, files: files.map((rel) => path.join(root, ...rel.split('/'))), labels, classes };
 }
 
 /** Width and height of an encoded image (from its header), as stored (EXIF orientation is not applied, like PIL). */
