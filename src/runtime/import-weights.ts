@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { buildArtifacts, PARAMS_FILE } from '../artifacts/build';
+import { TRAINING_OPTIMIZER } from '../artifacts/build-plan';
 import { ImportError, Layout, mapWeights, UNUSED_TENSORS } from '../artifacts/imports/vit-layouts';
 import { resizePositionTable } from '../artifacts/imports/position-table';
 import { readWeightsFile } from '../artifacts/imports/weights-file';
@@ -9,8 +10,6 @@ import { readSafetensors, writeSafetensors } from '../artifacts/safetensors';
 import { CaeConfig, PRESETS, resolveConfig } from '../graph-builder/cae/config';
 import { formatShape } from '../graph-builder/core/shape';
 import type { TensorData } from '../graph-builder/core/tensor-data';
-import { ADAMW_DEFAULTS } from '../graph-builder/optim/adamw';
-import { DEFAULT_CLIP_GRAD_NORM } from '../graph-builder/optim/clip-grad-norm';
 import { writeCheckpoint } from './train/checkpoint';
 
 export interface ImportOptions {
@@ -95,7 +94,7 @@ export async function importWeights(o: ImportOptions): Promise<ImportReport> {
     outDir: buildDir,
     config,
     seed: 0,
-    optimizer: { ...ADAMW_DEFAULTS, clipGradNorm: DEFAULT_CLIP_GRAD_NORM },
+    optimizer: TRAINING_OPTIMIZER,
     force: true,
   });
   const names = new Set(manifest.params.map((p) => p.name));
