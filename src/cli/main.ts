@@ -12,6 +12,7 @@ import { registerInspect } from './commands/inspect';
 import { registerFinetune } from './commands/finetune';
 import { registerPredict } from './commands/predict';
 import { registerReport } from './commands/report';
+import { registerWeb } from './commands/web';
 import { runCommand } from './run-command';
 
 const program = new Command()
@@ -32,6 +33,7 @@ registerImportTokenizer(program);
 registerFinetune(program);
 registerReport(program);
 registerPredict(program);
+registerWeb(program);
 
 // Output piped into a reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -25,6 +25,9 @@ export const CAE_INPUTS = {
   keepAlignment: 'drop_path_alignment',
 } as const;
 
+/** The terms of the CAE loss (loss = rec + lambda * align): graph outputs, recorded per step under these names. */
+export const CAE_LOSS_TERMS = ['loss_rec', 'loss_align'] as const;
+
 /** Encoder latents projected to the regressor width (`encoder_to_regresser` + norm) when widths differ. */
 export function toRegressorWidth(c: CaeConfig, x: Tensor): Tensor {
   if (c.embedDim === c.decoderEmbedDim) return x;

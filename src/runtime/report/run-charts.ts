@@ -1,4 +1,4 @@
-import type { StepMetrics } from '../train/metrics-log';
+import type { StepMetrics } from '../train/step-metrics';
 import { LineChart, LineSeries, PALETTE } from './line-chart';
 import { gaussianSmooth, smoothingSigma } from './smoothing';
 

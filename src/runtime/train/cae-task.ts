@@ -4,9 +4,9 @@ import { TOKENIZER_FILE } from '../../artifacts/tokenizer';
 import { ModelSession, SessionConfig } from '../session';
 import { stepInputs } from './step-inputs';
 import type { TrainingTask } from './training-task';
+import { CAE_LOSS_TERMS } from '../../graph-builder/cae/model';
 
-/** The terms of the CAE loss (loss = rec + lambda * align), recorded per step under these names. */
-export const CAE_LOSS_TERMS = ['loss_rec', 'loss_align'] as const;
+export { CAE_LOSS_TERMS } from '../../graph-builder/cae/model';
 
 /**
  * CAE pretraining: masks and drop path per step, token targets through the build's tokenizer;
