@@ -30,11 +30,15 @@ const versionAtBundleTime: Plugin = {
   },
 };
 
-export const WEB_STATIC_DIR = path.join(__dirname, 'static');
+/** The package root: src/web/ and dist/web/ both sit two levels below it. */
+const PACKAGE_ROOT = path.join(__dirname, '..', '..');
+
+/** Where the bundled page is, whichever copy of this file runs (the server reads it from here). */
+export const WEB_STATIC_DIR = path.join(PACKAGE_ROOT, 'dist', 'web', 'static');
 
 export async function bundlePage(outDir = WEB_STATIC_DIR): Promise<void> {
   const esbuild = await import('esbuild');
-  const source = path.join(__dirname, '..', '..', 'src', 'web');
+  const source = path.join(PACKAGE_ROOT, 'src', 'web');
   fs.mkdirSync(outDir, { recursive: true });
   await esbuild.build({
     entryPoints: {

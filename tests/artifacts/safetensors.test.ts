@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../src/artifacts/safetensors';
+import { decodeSafetensors, encodeSafetensors } from '../../src/artifacts/safetensors-format';
 import { DType } from '../../src/graph-builder/core/dtype';
 import { tensorData, TensorData } from '../../src/graph-builder/core/tensor-data';
 
@@ -341,5 +342,31 @@ describe('safetensors atomic writes', () => {
     );
     expect(fs.readFileSync(file)).toEqual(before);
     expect(leftovers(dir)).toEqual([]);
+  });
+});
+
+describe('in memory (the page)', () => {
+  const tensors = new Map<string, TensorData>([
+    ['a.weight', tensorData('float32', [2, 3], Float32Array.of(1, 2, 3, 4, 5, 6))],
+    ['step', tensorData('int64', [], BigInt64Array.of(7n))],
+  ]);
+
+  test('encodeSafetensors gives the bytes writeSafetensors writes, and decodes back', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cae-st-mem-')), 'x.safetensors');
+    writeSafetensors(file, tensors, { step: '7' });
+    const bytes = encodeSafetensors(tensors, { step: '7' });
+    expect(Buffer.from(bytes).equals(fs.readFileSync(file))).toBe(true);
+    const back = decodeSafetensors(bytes, 'x');
+    expect(back.metadata).toEqual({ step: '7' });
+    expect(back.tensors.get('a.weight')).toEqual(tensors.get('a.weight'));
+    expect(back.tensors.get('step')).toEqual(tensors.get('step'));
+  });
+
+  test('truncated bytes are a FileFormatError naming the file', () => {
+    const bytes = encodeSafetensors(tensors);
+    expect(() => decodeSafetensors(bytes.subarray(0, bytes.length - 4), 'cut.safetensors')).toThrow(
+      /cut\.safetensors: tensor .* go past the end of the data/,
+    );
+    expect(() => decodeSafetensors(bytes.subarray(0, 5), 'tiny')).toThrow(/tiny: not a safetensors file/);
   });
 });

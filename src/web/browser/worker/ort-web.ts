@@ -39,6 +39,8 @@ async function adapterInfo(): Promise<AdapterInfo | undefined> {
  */
 export async function chooseBackend(asked: Backend): Promise<ChosenBackend> {
   ort.env.wasm.wasmPaths = '/ort/';
+  // ORT's warnings (e.g. shape ops placed on the CPU) would land in the console as errors: none of them are.
+  ort.env.logLevel = 'error';
   const threads = self.crossOriginIsolated ? Math.min(8, navigator.hardwareConcurrency || 1) : 1;
   ort.env.wasm.numThreads = threads;
   const wasm: ChosenBackend = {

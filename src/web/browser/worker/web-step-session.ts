@@ -33,6 +33,7 @@ export class WebStepSession {
     const session = await ort.InferenceSession.create(model, {
       executionProviders: [backend],
       graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
       ...(backend === 'webgpu'
         ? { preferredOutputLocation: Object.fromEntries(carried.map((n) => [n, 'gpu-buffer' as const])) }
         : {}),
