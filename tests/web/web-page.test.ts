@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { CLI, cli } from '../helpers/cli';
 import { unzip } from '../helpers/unzip';
 
@@ -97,7 +98,7 @@ async function openPage(query: string): Promise<{ page: Page; problems: string[]
   return { page, problems };
 }
 
-const pageState = (page: Page) => page.evaluate(() => (window as unknown as { caeOnnx: PageState }).caeOnnx);
+const pageState = (page: Page) => page.evaluate(() => Reflect.get(globalThis, 'caeOnnx') as PageState);
 
 /** Starts the page's run and stops it once `steps` updates are done (or waits for its end). */
 async function trainOnPage(page: Page, steps?: number): Promise<PageState> {
@@ -105,7 +106,7 @@ async function trainOnPage(page: Page, steps?: number): Promise<PageState> {
   if (steps !== undefined) {
     await page.waitForFunction(
       (n) => {
-        const s = (window as unknown as { caeOnnx: PageState }).caeOnnx;
+        const s = Reflect.get(globalThis, 'caeOnnx') as PageState;
         return s.metrics.length >= n || s.status === 'error';
       },
       steps,
@@ -114,8 +115,7 @@ async function trainOnPage(page: Page, steps?: number): Promise<PageState> {
     await page.click('#stop');
   }
   await page.waitForFunction(
-    () =>
-      ['finished', 'stopped', 'error'].includes((window as unknown as { caeOnnx: PageState }).caeOnnx.status),
+    () => ['finished', 'stopped', 'error'].includes((Reflect.get(globalThis, 'caeOnnx') as PageState).status),
     null,
     { timeout: 400_000, polling: 200 },
   );
@@ -145,7 +145,7 @@ test('WASM: cae-tiny-28 trains in the tab like the CLI; its checkpoint resumes, 
   const { page, problems } = await openPage(
     `batch=${SETTINGS.batch}&steps=${SETTINGS.steps}&seed=${SETTINGS.seed}&backend=wasm&reconstructEvery=10`,
   );
-  expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+  expect(await page.evaluate(() => Reflect.get(globalThis, 'crossOriginIsolated'))).toBe(true);
   const state = await trainOnPage(page, 20);
   expect(state.errors).toEqual([]);
   expect(problems).toEqual([]);
@@ -161,7 +161,7 @@ test('WASM: cae-tiny-28 trains in the tab like the CLI; its checkpoint resumes, 
   expect(await page.$eval('#loss-chart svg', (svg) => svg.getBoundingClientRect().width)).toBeGreaterThan(
     600,
   );
-  expect(await page.$eval('#figure', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(100);
+  expect(await page.$eval('#figure', (c) => Reflect.get(c, 'width') as number)).toBeGreaterThan(100);
 
   // The run folder the page hands out is one the CLI continues on the same trajectory.
   const zip = await download(page, '#download-checkpoint', 'web-run.zip');
@@ -243,5 +243,65 @@ test('a CLI run folder picked in the page continues there on the CLI trajectory'
   const refused = await trainOnPage(page);
   expect(refused.status).toBe('error');
   expect(await page.textContent('#status')).toMatch(/^stray is neither a run folder .* nor a build folder/);
+  await page.close();
+});
+
+test('a CLI build folder picked in the page starts a new run there, as the CLI runs it', async () => {
+  const build = path.join(root, 'cli-build');
+  expect((await cli('build', '--batch', `${SETTINGS.batch}`, '--out', build)).code).toBe(0);
+  const { page, problems } = await openPage(
+    `steps=${SETTINGS.steps}&seed=${SETTINGS.seed}&backend=wasm&reconstructEvery=0`,
+  );
+  await page.check('input[name=start][value=upload]');
+  await page.setInputFiles('#run-folder', build);
+  const state = await trainOnPage(page, 3);
+  expect(state.errors).toEqual([]);
+  expect(problems).toEqual([]);
+  expect(await page.textContent('#log')).toContain('starting a run from the build cli-build');
+  expect(worstRelativeDifference(state.metrics.slice(0, 3))).toBeLessThan(1e-3);
+  await page.close();
+});
+
+test('a picked folder of images (RGB, one undecodable) trains cae-tiny-32 in the tab', async () => {
+  const images = path.join(root, 'images');
+  for (let i = 0; i < 24; i++) {
+    const dir = path.join(images, i % 2 === 0 ? 'circles' : 'squares');
+    fs.mkdirSync(dir, { recursive: true });
+    const shape =
+      i % 2 === 0
+        ? `<circle cx="${20 + (i % 5)}" cy="18" r="${8 + (i % 7)}" fill="rgb(${(i * 40) % 255},90,200)"/>`
+        : `<rect x="${6 + (i % 6)}" y="8" width="${18 + (i % 5)}" height="16" fill="rgb(220,${(i * 30) % 255},40)"/>`;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="44" height="36"><rect width="44" height="36" fill="#eee"/>${shape}</svg>`;
+    await sharp(Buffer.from(svg))
+      .png()
+      .toFile(path.join(dir, `${i}.png`));
+  }
+  fs.writeFileSync(path.join(images, 'squares', 'broken.png'), 'not a png at all');
+  const { page, problems } = await openPage(
+    'preset=cae-tiny-32&batch=8&steps=10&backend=wasm&reconstructEvery=5',
+  );
+  await page.check('input[name=data][value=folder]');
+  await page.setInputFiles('#data-folder', images);
+  const state = await trainOnPage(page);
+  expect(state.errors).toEqual([]);
+  expect(problems).toEqual([]);
+  expect(state.status).toBe('finished');
+  expect(state.metrics.map((m) => m.step)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  expect(state.metrics.every((m) => Number.isFinite(m.loss))).toBe(true);
+  expect(state.figures).toBe(2);
+  const log = await page.textContent('#log');
+  expect(log).toContain('data images (25 images)');
+  expect(log).toMatch(/skipped 1 undecodable image/);
+
+  const zip = await download(page, '#download-checkpoint', 'folder-run.zip');
+  await unzip(zip, path.join(root, 'folder-run'));
+  const run = path.join(root, 'folder-run', 'web-cae-tiny-32');
+  const checkpoint = path.join(run, 'checkpoints', 'step-00000010');
+  const recorded = JSON.parse(fs.readFileSync(path.join(checkpoint, 'state.json'), 'utf8'));
+  expect(recorded.options.data).toEqual({ kind: 'folder', dir: 'images' });
+  expect(recorded.options.augment.flip).toBe(true); // folders flip, as in the CLI
+  const encoder = path.join(root, 'folder-encoder.onnx');
+  const exported = await cli('export', '--checkpoint', run, '--out', encoder);
+  expect(exported.code).toBe(0);
   await page.close();
 });

@@ -22,11 +22,15 @@ export interface NewRun {
   readonly limit?: number;
 }
 
-/** A folder made by the CLI or the page: a run (continued from its newest checkpoint) or a build. */
+/**
+ * A folder made by the CLI or the page: a run (continued from its newest checkpoint, with its own
+ * settings) or a build (a new run with the form's steps, seed, lr and limit).
+ */
 export interface UploadedRun {
   readonly kind: 'upload';
   readonly name: string;
   readonly files: readonly PickedFile[];
+  readonly settings: Omit<NewRun, 'kind' | 'preset' | 'batch'>;
 }
 
 export type TrainingData =

@@ -109,26 +109,19 @@ function startRequest(): PageRequest {
   }
   const backend = element<HTMLSelectElement>('backend-choice').value as Backend;
   const reconstructEvery = optionalNumber('reconstruct-every') ?? 0;
+  const settings = {
+    steps: optionalNumber('steps'),
+    seed: optionalNumber('seed'),
+    lr: optionalNumber('lr'),
+    limit: optionalNumber('limit'),
+  };
   if (checked('start') === 'upload') {
     const folder = pickedFolder('run-folder');
     if (!folder) throw new Error('pick the run or build folder to continue');
-    return { type: 'start', backend, data, reconstructEvery, run: { kind: 'upload', ...folder } };
+    return { type: 'start', backend, data, reconstructEvery, run: { kind: 'upload', ...folder, settings } };
   }
-  return {
-    type: 'start',
-    backend,
-    data,
-    reconstructEvery,
-    run: {
-      kind: 'new',
-      preset: preset.value,
-      batch: optionalNumber('batch'),
-      steps: optionalNumber('steps'),
-      seed: optionalNumber('seed'),
-      lr: optionalNumber('lr'),
-      limit: optionalNumber('limit'),
-    },
-  };
+  const run = { kind: 'new' as const, preset: preset.value, batch: optionalNumber('batch'), ...settings };
+  return { type: 'start', backend, data, reconstructEvery, run };
 }
 
 let chartDrawn = 0;

@@ -80,7 +80,7 @@ async function openRun(request: StartRequest, data: LoaderSource): Promise<WebRu
     name: `${r.name}-run`,
     manifest: picked.manifest,
     buildFiles: picked.buildFiles,
-    options: pretrainingRunOptionsFor(picked.manifest.config, { buildDir: 'build', data }),
+    options: pretrainingRunOptionsFor(picked.manifest.config, { buildDir: 'build', data, ...r.settings }),
     start: { step: 0, data: { epoch: 0, position: 0 }, elapsedSeconds: 0 },
     params: picked.params,
     optimizer: new Map(),
@@ -218,6 +218,8 @@ class Training {
     const lr = learningRate(options.schedule, next);
     const t0 = performance.now();
     const batch = await this.batches.next();
+    if (batch.skipped > 0)
+      say(`skipped ${batch.skipped} undecodable image(s); the next ones in the order took their place`);
     const feeds = await stepInputs(manifest, batch, microBatchRng(options.seed, next, 0), {
       alignmentDropPath: options.alignmentDropPath,
     });
