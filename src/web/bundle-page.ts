@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Plugin } from 'esbuild';
-import { CAE_ONNX_VERSION } from '../artifacts/version';
+import { CAE_ONNX_VERSION, PACKAGE_ROOT } from '../artifacts/version';
 
 /**
  * Bundles the page and its training worker (src/web/browser) with esbuild into dist/web/static, next
@@ -24,14 +24,11 @@ const versionAtBundleTime: Plugin = {
   name: 'cae-onnx-version',
   setup(build) {
     build.onLoad({ filter: /[\\/]artifacts[\\/]version\.ts$/ }, () => ({
-      contents: `export const CAE_ONNX_VERSION = ${JSON.stringify(CAE_ONNX_VERSION)};`,
+      contents: `export const CAE_ONNX_VERSION = ${JSON.stringify(CAE_ONNX_VERSION)};\nexport const PACKAGE_ROOT = '';`,
       loader: 'ts',
     }));
   },
 };
-
-/** The package root: src/web/ and dist/web/ both sit two levels below it. */
-const PACKAGE_ROOT = path.join(__dirname, '..', '..');
 
 /** Where the bundled page is, whichever copy of this file runs (the server reads it from here). */
 export const WEB_STATIC_DIR = path.join(PACKAGE_ROOT, 'dist', 'web', 'static');

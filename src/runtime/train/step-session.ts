@@ -7,6 +7,7 @@ import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { NEXT } from '../../graph-builder/training/step-graphs';
 import { ModelSession, runsOnWebgpu, SessionConfig } from '../session';
 import { DeviceDownloader } from '../device-download';
+import { carryOutputs } from './carried-state';
 
 /**
  * Session options for training-step graphs. Memory-pattern planning off: it pre-allocates one block
@@ -97,18 +98,8 @@ export class StepSession {
     const inputs: Record<string, ort.Tensor> = Object.fromEntries(this.device);
     for (const [k, v] of Object.entries(feeds)) inputs[k] = toOrt(v);
     const out = await this.session.runOrt(inputs);
-    const results: Record<string, TensorData> = {};
-    for (const [name, t] of Object.entries(out)) {
-      if (!name.endsWith(NEXT)) {
-        results[name] = fromOrt(t);
-        continue;
-      }
-      const key = name.slice(0, -NEXT.length);
-      const previous = this.device.get(key);
-      this.device.set(key, t);
-      if (previous && previous.location === 'gpu-buffer') previous.dispose();
-    }
-    return results;
+    const results = carryOutputs(out, this.device);
+    return Object.fromEntries(Object.entries(results).map(([name, t]) => [name, fromOrt(t)]));
   }
 
   /** The carried tensors on the host (downloaded from the device when they live there). */

@@ -1,6 +1,7 @@
 import type { GraphSpec } from '../../../artifacts/manifest-format';
 import { tensorData, TensorData } from '../../../graph-builder/core/tensor-data';
 import { NEXT } from '../../../graph-builder/training/step-graphs';
+import { carryOutputs } from '../../../runtime/train/carried-state';
 import { fromOrt, ort, toOrt } from './ort-web';
 
 /**
@@ -47,16 +48,7 @@ export class WebStepSession {
     for (const [k, v] of Object.entries(feeds)) inputs[k] = toOrt(v);
     const out = await this.session.run(inputs);
     const results: Record<string, TensorData> = {};
-    for (const [name, t] of Object.entries(out)) {
-      if (!name.endsWith(NEXT)) {
-        results[name] = await fromOrt(t);
-        continue;
-      }
-      const key = name.slice(0, -NEXT.length);
-      const previous = this.state.get(key);
-      this.state.set(key, t);
-      if (previous && previous.location === 'gpu-buffer') previous.dispose();
-    }
+    for (const [name, t] of Object.entries(carryOutputs(out, this.state))) results[name] = await fromOrt(t);
     return results;
   }
 
