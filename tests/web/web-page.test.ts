@@ -305,3 +305,19 @@ test('a picked folder of images (RGB, one undecodable) trains cae-tiny-32 in the
   expect(exported.code).toBe(0);
   await page.close();
 });
+
+test('a diverging run stops with one line on the page and hands out no weights', async () => {
+  // lr 1e4: the weights blow up within a few steps (the step depends on rounding, as it does in the CLI).
+  const { page, problems } = await openPage('batch=8&steps=10&lr=10000&backend=wasm&reconstructEvery=0');
+  const state = await trainOnPage(page);
+  expect(problems).toEqual([]);
+  expect(state.status).toBe('error');
+  expect(await page.textContent('#status')).toMatch(
+    /^the loss became non-finite at step \d+ \(lr [\d.]+e\+3\): try a lower lr/,
+  );
+  await page.click('#download-checkpoint');
+  await page
+    .locator('#log', { hasText: /nothing to download: the loss became non-finite at step \d+/ })
+    .waitFor();
+  await page.close();
+});

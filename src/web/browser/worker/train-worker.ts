@@ -117,6 +117,8 @@ async function openData(
 
 class Training {
   private stopRequested = false;
+  /** Why the weights can no longer be handed out (a non-finite loss has already updated them). */
+  private diverged?: string;
   private turn: Promise<unknown> = Promise.resolve();
   private step: number;
   private data: { epoch: number; position: number };
@@ -225,10 +227,12 @@ class Training {
     });
     const out = await this.session.run({ ...feeds, ...stepScalars(lr, next) });
     const loss = scalar(out.loss);
-    if (!Number.isFinite(loss))
+    if (!Number.isFinite(loss)) {
+      this.diverged = `the loss became non-finite at step ${next} (lr ${lr.toExponential(2)})`;
       throw new Error(
-        `the loss became non-finite at step ${next} (lr ${lr.toExponential(2)}): try a lower lr`,
+        `${this.diverged}: try a lower lr or a longer warmup; a checkpoint downloaded before it is the last good state`,
       );
+    }
     const seconds = (performance.now() - t0) / 1000;
     this.step = next;
     this.data = batch.next;
@@ -250,7 +254,7 @@ class Training {
 
   private async postFigure(): Promise<void> {
     const figure: Figure = await this.exclusive(async () => {
-      const state = await this.session.snapshot();
+      const state = await this.session.snapshot(this.run.manifest.params.map((p) => p.name));
       return reconstructionFigure(
         this.run.manifest,
         state,
@@ -270,6 +274,7 @@ class Training {
   /** The run folder (zip) or the encoder at the current step. */
   download(what: 'checkpoint' | 'encoder'): Promise<{ name: string; bytes: Uint8Array; mime: string }> {
     return this.exclusive(async () => {
+      if (this.diverged) throw new Error(`nothing to download: ${this.diverged}`);
       const all = await this.session.snapshot();
       const names = new Set(this.run.manifest.params.map((p) => p.name));
       const params = new Map([...all].filter(([k]) => names.has(k)));

@@ -52,10 +52,14 @@ export class WebStepSession {
     return results;
   }
 
-  /** The carried tensors on the CPU. */
-  async snapshot(): Promise<Map<string, TensorData>> {
+  /** The carried tensors (or those named) on the CPU. */
+  async snapshot(names: readonly string[] = [...this.state.keys()]): Promise<Map<string, TensorData>> {
     const out = new Map<string, TensorData>();
-    for (const [name, t] of this.state) out.set(name, await fromOrt(t));
+    for (const name of names) {
+      const t = this.state.get(name);
+      if (!t) throw new Error(`${name} is not carried between steps`);
+      out.set(name, await fromOrt(t));
+    }
     return out;
   }
 
