@@ -112,7 +112,15 @@ function torchRun(preset: string, batch: number, o: Options): TorchResult {
   const script = path.join(__dirname, '../../bench/torch/train_step_torch.py');
   const args = [script, config, '--batch', String(batch), '--threads', String(o.threads)];
   args.push('--num-masked', String(c.numMasked), '--steps', String(o.steps));
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads) };
+  // PyTorch's best settings on this VM: OpenMP threads that sleep when idle and OpenBLAS threads that
+  // stop spinning soon, so the two pools do not fight for the cores (overridable from the environment).
+  const env = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: String(o.threads),
+    OMP_NUM_THREADS: String(o.threads),
+    OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE',
+    OPENBLAS_THREAD_TIMEOUT: process.env.OPENBLAS_THREAD_TIMEOUT ?? '4',
+  };
   const r = JSON.parse(execFileSync(o.python, args, { encoding: 'utf8', env })) as Record<
     string,
     number | string

@@ -1,15 +1,26 @@
 import type { Graph } from '../core/graph';
 import type { Node } from '../core/node';
+import type { Tensor } from '../core/tensor';
 
 const size = (dims: readonly (number | string)[]) =>
   dims.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
 
-/** Multiply-add FLOPs (2 per MAC) of one MatMul, Gemm or Conv node; 0 for other ops. */
+/** A row of ones expanded from the scalar 1: `ones @ g` is a sum written as a matmul (reduceToShape). */
+function isOnesRow(t: Tensor): boolean {
+  const source = t.producer?.spec.opType === 'Expand' ? t.producer.inputs[0] : undefined;
+  return source?.value !== undefined && source.value.data.length === 1 && Number(source.value.data[0]) === 1;
+}
+
+/**
+ * Multiply-add FLOPs (2 per MAC) of one MatMul, Gemm or Conv node; 0 for other ops, and for sums
+ * written as `ones @ g` (they are reductions of the model, not its matmuls, and would inflate MFU).
+ */
 export function nodeMatmulFlops(node: Node): number {
   const out = node.outputs[0];
   switch (node.spec.opType) {
     case 'MatMul': {
       const a = node.inputs[0]!;
+      if (isOnesRow(a)) return 0;
       return 2 * size(out.shape) * (a.shape[a.rank - 1] as number);
     }
     case 'Gemm': {

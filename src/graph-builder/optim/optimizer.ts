@@ -24,11 +24,17 @@ export interface Optimizer {
   readonly stateSlots: readonly string[];
   /** Per-step scalars derived once from lr and step (e.g. bias corrections). */
   prepare(scalars: StepScalars): Readonly<Record<string, Tensor>>;
+  /**
+   * `gradScale` (a float32 scalar, when given) multiplies the gradient first (gradient clipping,
+   * the loss scale's division); an optimizer folds it into its own scalars rather than spend a
+   * pass over every gradient on it.
+   */
   update(
     param: Param,
     value: Tensor,
     gradient: Tensor,
     state: Readonly<Record<string, Tensor>>,
     shared: Readonly<Record<string, Tensor>>,
+    gradScale?: Tensor,
   ): ParamUpdate;
 }

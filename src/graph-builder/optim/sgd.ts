@@ -21,8 +21,9 @@ export function sgd(config: Partial<SgdConfig> = {}): Optimizer {
     name: 'sgd',
     stateSlots: momentum > 0 ? ['momentum_buffer'] : [],
     prepare: ({ lr }) => ({ lr }),
-    update: (param, p, grad, state, shared) => {
+    update: (param, p, rawGrad, state, shared, gradScale) => {
       const lr = shared.lr;
+      const grad = gradScale ? op.mul(rawGrad, gradScale) : rawGrad;
       const g = param.weightDecay && weightDecay !== 0 ? op.add(grad, op.mul(p, weightDecay)) : grad;
       if (momentum <= 0) return { param: op.sub(p, op.mul(g, lr)), state: {} as Record<string, Tensor> };
       const buf = op.add(op.mul(state.momentum_buffer, momentum), g);

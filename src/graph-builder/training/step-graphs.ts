@@ -101,7 +101,7 @@ export function buildTrainStep(model: StepModel, options: TrainStepOptions): Gra
   const scaledNorm = gradNorm(grads);
   const norm = scaling ? op.div(scaledNorm, scaling.scale) : scaledNorm;
   graph.output('grad_norm', norm);
-  // One multiply per gradient (group) applies both the clipping coefficient and the loss-scale division.
+  // One scalar applies both the clipping coefficient and the loss-scale division (the optimizer folds it in).
   let factor = options.clipGradNorm !== undefined ? clipCoefficient(norm, options.clipGradNorm) : undefined;
   if (scaling) factor = factor ? op.div(factor, scaling.scale) : op.reciprocal(scaling.scale);
   const scaleOf = (p: Param) => options.lrScale?.(p) ?? 1;
@@ -136,13 +136,12 @@ export function buildTrainStep(model: StepModel, options: TrainStepOptions): Gra
             0,
           );
     const value = join(params.map((p) => p.tensor));
-    const rawGrad = join(group.map((i) => grads[i]));
-    const gradient = factor ? op.mul(rawGrad, factor) : rawGrad;
+    const gradient = join(group.map((i) => grads[i]));
     const inputs = params.map(stateInputs);
     const state: Record<string, Tensor> = {};
     optimizer.stateSlots.forEach((slot, k) => (state[slot] = join(inputs.map((s) => s[k]))));
     const update = graph.withScope('optimizer', () =>
-      optimizer.update(params[0], value, gradient, state, sharedFor(scaleOf(params[0]))),
+      optimizer.update(params[0], value, gradient, state, sharedFor(scaleOf(params[0])), factor),
     );
     const unjoin = (t: Tensor): Tensor[] =>
       params.length === 1
