@@ -3,7 +3,7 @@ import { CaeConfig, gridOf } from '../graph-builder/cae/config';
 import { buildEncoderGraph, caeParams, caePretrainModel } from '../graph-builder/cae/model';
 import { matmulFlops } from '../graph-builder/analysis/flops';
 import { dtypeFromOnnxCode } from '../graph-builder/core/dtype';
-import type { Graph } from '../graph-builder/core/graph';
+import type { Graph, Param } from '../graph-builder/core/graph';
 import type { TensorData } from '../graph-builder/core/tensor-data';
 import { DEFAULT_OPSET, toModelProto, unsupportedOpset } from '../graph-builder/onnx/to-model-proto';
 import { adamw, ADAMW_DEFAULTS, AdamWConfig } from '../graph-builder/optim/adamw';
@@ -16,6 +16,7 @@ import {
   GraphSpec,
   Manifest,
   MANIFEST_FORMAT,
+  ParamSpec,
   TensorSpec,
   TokenizerSpec,
 } from './manifest-format';
@@ -67,6 +68,23 @@ export const TRAINING_OPTIMIZER: BuildPlanOptions['optimizer'] = {
   ...ADAMW_DEFAULTS,
   clipGradNorm: DEFAULT_CLIP_GRAD_NORM,
 };
+
+/** What every build's manifest starts with: format, creator, config, seed and opset. */
+export function manifestHeader(config: CaeConfig, seed: number, opset: number) {
+  return { format: MANIFEST_FORMAT, createdBy: `cae-onnx ${CAE_ONNX_VERSION}`, config, seed, opset };
+}
+
+/** A traced parameter as the manifest lists it. */
+export function paramSpec(p: Param, lrScale?: number): ParamSpec {
+  return {
+    name: p.name,
+    dtype: p.tensor.dtype,
+    shape: p.tensor.shape,
+    trainable: p.trainable,
+    weightDecay: p.weightDecay,
+    ...(lrScale === undefined ? {} : { lrScale }),
+  };
+}
 
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
@@ -156,20 +174,10 @@ export function planBuild(o: BuildPlanOptions): BuildPlan {
 
   const { side, numPatches, numVisible } = gridOf(c);
   const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    createdBy: `cae-onnx ${CAE_ONNX_VERSION}`,
-    config: c,
-    seed: o.seed,
-    opset,
+    ...manifestHeader(c, o.seed, opset),
     grid: { side, numPatches, numVisible, numMasked: c.numMasked },
     normalization,
-    params: declared.map((p) => ({
-      name: p.name,
-      dtype: p.tensor.dtype,
-      shape: p.tensor.shape,
-      trainable: p.trainable,
-      weightDecay: p.weightDecay,
-    })),
+    params: declared.map((p) => paramSpec(p)),
     referenceOnly: referenceOnlyNames(c, params),
     optimizer: { name: 'adamw', ...o.optimizer, stateSlots: optimizer.stateSlots },
     graphs: { train_step: trainStep, grad_step: gradStep, eval_step: evalStep, encoder },

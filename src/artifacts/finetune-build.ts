@@ -9,10 +9,10 @@ import { adamw, AdamWConfig } from '../graph-builder/optim/adamw';
 import { layerDecayScale } from '../graph-builder/optim/layer-decay';
 import { buildGradStep, buildTrainStep } from '../graph-builder/training/step-graphs';
 import { GRAPH_FILES, PARAMS_FILE, writeGraph } from './build';
+import { manifestHeader, paramSpec } from './build-plan';
 import { initializeParams } from './initialize-params';
-import { Manifest, MANIFEST_FILE, MANIFEST_FORMAT, writeManifest } from './manifest';
+import { Manifest, MANIFEST_FILE, writeManifest } from './manifest';
 import { writeSafetensors } from './safetensors';
-import { CAE_ONNX_VERSION } from './version';
 
 export interface FinetuneBuildOptions {
   readonly outDir: string;
@@ -94,21 +94,10 @@ export function buildFinetuneArtifacts(o: FinetuneBuildOptions): Manifest {
   writeSafetensors(path.join(o.outDir, PARAMS_FILE), params, { format: 'cae-onnx', task: 'classification' });
   const { side, numPatches } = gridOf(c);
   const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    createdBy: `cae-onnx ${CAE_ONNX_VERSION}`,
-    config: c,
-    seed: o.seed,
-    opset,
+    ...manifestHeader(c, o.seed, opset),
     grid: { side, numPatches, numVisible: numPatches, numMasked: 0 },
     normalization: o.normalization,
-    params: traced.params.map((p) => ({
-      name: p.name,
-      dtype: p.tensor.dtype,
-      shape: p.tensor.shape,
-      trainable: p.trainable,
-      weightDecay: p.weightDecay,
-      lrScale: lrScale(p.name),
-    })),
+    params: traced.params.map((p) => paramSpec(p, lrScale(p.name))),
     referenceOnly: [],
     optimizer: { name: 'adamw', ...o.optimizer, stateSlots: optimizer.stateSlots },
     graphs: { train_step: trainStep, grad_step: gradStep, classifier },
