@@ -118,6 +118,7 @@ async function openData(
   throw new Error(`${run.name} trains on IDX files (${source.images}): continue it in the CLI`);
 }
 
+/** Everything before the first step; tells the page the backend and the run as soon as they are known. */
 export async function prepareTraining(
   request: StartRequest,
   post: (message: WorkerMessage) => void,
