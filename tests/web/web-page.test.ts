@@ -141,6 +141,14 @@ test('the server isolates the page (threaded WASM) and serves nothing outside it
   expect(wasm.headers.get('content-type')).toMatch(/javascript/);
 });
 
+test('cae-onnx web refuses a port in use and an impossible port in one line', async () => {
+  const inUse = await cli('web', '--port', new URL(url).port);
+  expect(inUse.code).not.toBe(0);
+  expect(inUse.stderr.trim()).toMatch(/^cae-onnx: port \d+ is in use: pass another --port \(0: any\)$/);
+  const impossible = await cli('web', '--port', '99999');
+  expect(impossible.stderr.trim()).toBe('cae-onnx: --port 99999: a port is at most 65535');
+});
+
 test('WASM: cae-tiny-28 trains in the tab like the CLI; its checkpoint resumes, exports and probes in the CLI', async () => {
   const { page, problems } = await openPage(
     `batch=${SETTINGS.batch}&steps=${SETTINGS.steps}&seed=${SETTINGS.seed}&backend=wasm&reconstructEvery=10`,

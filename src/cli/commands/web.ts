@@ -18,6 +18,7 @@ export function registerWeb(program: Command): void {
     .option('--host <address>', 'address to listen on (other machines: 0.0.0.0)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', nonNegativeInt, 8080)
     .action(async (flags: WebFlags) => {
+      if (flags.port > 65535) throw new UserError(`--port ${flags.port}: a port is at most 65535`);
       let server;
       try {
         server = await startWebServer(flags);
