@@ -9,7 +9,7 @@ import { DEFAULT_OPSET, toModelProto, unsupportedOpset } from '../graph-builder/
 import { adamw, ADAMW_DEFAULTS, AdamWConfig } from '../graph-builder/optim/adamw';
 import { DEFAULT_CLIP_GRAD_NORM } from '../graph-builder/optim/clip-grad-norm';
 import { buildEvalStep, buildGradStep, buildTrainStep } from '../graph-builder/training/step-graphs';
-import { encoderMetadata } from './encoder-metadata';
+import { encoderMetadata, TrainedIn } from './encoder-metadata';
 import { initializeParams } from './initialize-params';
 import {
   GraphName,
@@ -124,6 +124,31 @@ export function graphModel(
   return { model, spec };
 }
 
+/** The encoder.* tensors of a parameter set: the deployment encoder's weights. */
+export function encoderWeights(params: ReadonlyMap<string, TensorData>): Map<string, TensorData> {
+  return new Map([...params].filter(([k]) => k.startsWith('encoder.')));
+}
+
+/**
+ * The deployment encoder, images [B, C, H, W] -> tokens [B, 1+N, D], with the encoder weights of
+ * `params` as initializers and the metadata `probe` reads (a build's, `export`'s and the page's).
+ */
+export function encoderGraphModel(
+  m: Pick<Manifest, 'normalization' | 'config'>,
+  params: ReadonlyMap<string, TensorData>,
+  opset: number,
+  trainedIn?: TrainedIn,
+): { model: onnx.ModelProto; spec: GraphSpec } {
+  const metadata = encoderMetadata(m, trainedIn);
+  return graphModel(
+    GRAPH_FILES.encoder,
+    buildEncoderGraph(m.config),
+    opset,
+    encoderWeights(params),
+    metadata,
+  );
+}
+
 /** Traces a CAE pretraining build: the step graphs, the deployment encoder and the initial weights. */
 export function planBuild(o: BuildPlanOptions): BuildPlan {
   const log = o.log ?? (() => undefined);
@@ -165,11 +190,9 @@ export function planBuild(o: BuildPlanOptions): BuildPlan {
       opset,
     ),
   );
-  const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));
-  const metadata = encoderMetadata({ normalization, config: c } as Manifest);
   const encoder = traced(
     'tracing encoder.onnx',
-    graphModel(GRAPH_FILES.encoder, buildEncoderGraph(c), opset, encoderParams, metadata),
+    encoderGraphModel({ normalization, config: c }, params, opset),
   );
 
   const { side, numPatches, numVisible } = gridOf(c);

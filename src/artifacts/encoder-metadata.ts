@@ -19,7 +19,10 @@ export interface TrainedIn {
 }
 
 /** Metadata written into encoder.onnx by build and export. */
-export function encoderMetadata(m: Manifest, trainedIn?: TrainedIn): Record<string, string> {
+export function encoderMetadata(
+  m: Pick<Manifest, 'normalization' | 'config'>,
+  trainedIn?: TrainedIn,
+): Record<string, string> {
   return {
     'cae_onnx.normalization': JSON.stringify(m.normalization),
     'cae_onnx.patch_size': String(m.config.patchSize),

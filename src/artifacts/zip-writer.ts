@@ -57,9 +57,8 @@ export function zipStored(files: Iterable<readonly [string, Uint8Array]>): Uint8
     out.set(b, at);
     at += b.length;
   };
-  for (const e of entries) {
-    e.offset = at;
-    u32(0x04034b50);
+  /** The fields local and central headers share: version, flags, method, time, sizes, name length. */
+  const common = (e: (typeof entries)[number]) => {
     u16(20); // version needed: 2.0
     u16(UTF8_NAMES);
     u16(0); // stored
@@ -70,23 +69,19 @@ export function zipStored(files: Iterable<readonly [string, Uint8Array]>): Uint8
     u32(e.data.length);
     u16(e.name.length);
     u16(0); // extra
+  };
+  for (const e of entries) {
+    e.offset = at;
+    u32(0x04034b50);
+    common(e);
     bytes(e.name);
     bytes(e.data);
   }
   const directory = at;
   for (const e of entries) {
     u32(0x02014b50);
-    u16(20); // made by
-    u16(20);
-    u16(UTF8_NAMES);
-    u16(0);
-    u16(0);
-    u16(DOS_DATE);
-    u32(e.crc);
-    u32(e.data.length);
-    u32(e.data.length);
-    u16(e.name.length);
-    u16(0); // extra
+    u16(20); // made by: 2.0
+    common(e);
     u16(0); // comment
     u16(0); // disk
     u16(0); // internal attributes

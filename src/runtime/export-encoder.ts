@@ -1,9 +1,9 @@
 import { caeEncoder } from '../graph-builder/cae/encoder';
-import { buildEncoderGraph } from '../graph-builder/cae/model';
 import { Graph } from '../graph-builder/core/graph';
 import { tensorData, TensorData } from '../graph-builder/core/tensor-data';
 import { toModelProto, unsupportedOpset } from '../graph-builder/onnx/to-model-proto';
-import { encoderMetadata, TrainedIn } from '../artifacts/encoder-metadata';
+import { encoderGraphModel, encoderWeights } from '../artifacts/build-plan';
+import type { TrainedIn } from '../artifacts/encoder-metadata';
 import type { Manifest } from '../artifacts/manifest';
 import { writeModelFile } from '../artifacts/onnx-file';
 import { Rng } from '../random/rng';
@@ -35,16 +35,8 @@ export async function exportEncoder(
   const unsupported = unsupportedOpset(opset);
   if (unsupported) throw new Error(`--${unsupported}`);
   const c = manifest.config;
-  const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));
-  writeModelFile(
-    file,
-    toModelProto(buildEncoderGraph(c), {
-      paramsAs: 'initializers',
-      paramValues: encoderParams,
-      opset,
-      metadata: encoderMetadata(manifest, trainedIn),
-    }),
-  );
+  const encoderParams = encoderWeights(params);
+  writeModelFile(file, encoderGraphModel(manifest, params, opset, trainedIn).model);
 
   const g = new Graph('training_encoder');
   const batch = 2;

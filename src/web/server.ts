@@ -40,11 +40,9 @@ function routes(): Map<string, string> {
     if (/^ort(-wasm-simd-threaded(\.\w+)?|\.webgpu\.min)\.(mjs|wasm)$/.test(f))
       table.set(`/ort/${f}`, path.join(ort, f));
   }
-  for (const split of ['train', 'test'] as const) {
-    const files = mnistPaths(split);
-    table.set(`/data/mnist/${split}-images`, files.images);
-    table.set(`/data/mnist/${split}-labels`, files.labels);
-  }
+  // images only: pretraining in the page needs no labels
+  for (const split of ['train', 'test'] as const)
+    table.set(`/data/mnist/${split}-images`, mnistPaths(split).images);
   return table;
 }
 

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { drawAugmentation, writeChw } from './augment';
 import { readIdxDataset } from './idx';
 import { decodeResizedCrops, imageSize, ResizeView } from './image-folder';
-import { epochPermutation, sampleRng } from './order';
+import { epochPermutation, sampleRng, useFirstDecodable } from './order';
 import { BatchArrays, SampleWriter } from './sample-writer';
 import type { BatchPayload, BuildSpec } from './types';
 
@@ -104,21 +104,16 @@ export class BatchBuilder {
   ): Promise<void> {
     const source = this.spec.source;
     if (source.kind !== 'files') throw new Error('not a file source');
-    for (let j = 0; j < this.size; j++) {
-      const index = perm[(pos + j) % this.size];
-      if (this.bad.has(index)) continue;
+    const use = async (index: number) => {
       try {
         await this.decodeFile(epoch, index, source.files[index], k, out);
         out.labels[k] = source.labels[index];
-        return;
+        return true;
       } catch {
-        if (!this.bad.has(index)) {
-          this.bad.add(index);
-          skipped.push(source.files[index]);
-        }
+        return false;
       }
-    }
-    throw new Error(`none of the ${this.size} image files could be decoded`);
+    };
+    await useFirstDecodable(perm, pos, this.bad, use, (index) => skipped.push(source.files[index]));
   }
 
   private async decodeFile(

@@ -36,3 +36,30 @@ export function normalizePosition(at: StreamPosition, batchSize: number, size: n
 export function nextPosition(at: StreamPosition, batchSize: number, size: number): StreamPosition {
   return normalizePosition({ epoch: at.epoch, position: at.position + batchSize }, batchSize, size);
 }
+
+/**
+ * Sample slot filling for data with undecodable files: `use` is offered the dataset index at
+ * position `pos` of the epoch's `order`, then the following ones, until it accepts one (true: it
+ * decoded and wrote it). Refused indices join `bad` (reported once through `onBad`) and are passed
+ * over from then on. The CLI's loader and the page fill batches with it, so both skip alike.
+ */
+export async function useFirstDecodable(
+  order: Int32Array,
+  pos: number,
+  bad: Set<number>,
+  use: (index: number) => Promise<boolean>,
+  onBad: (index: number) => void,
+): Promise<void> {
+  const size = order.length;
+  for (let j = 0; j < size; j++) {
+    const index = order[(pos + j) % size];
+    if (bad.has(index)) continue;
+    if (await use(index)) return;
+    // several slots decode at once: the same file may fail for two of them
+    if (!bad.has(index)) {
+      bad.add(index);
+      onBad(index);
+    }
+  }
+  throw new Error(`none of the ${size} image files could be decoded`);
+}

@@ -1,15 +1,14 @@
 import sharp from 'sharp';
 import type { Manifest } from '../../artifacts/manifest';
-import { gridOf } from '../../graph-builder/cae/config';
-import { CAE_INPUTS } from '../../graph-builder/cae/model';
-import { buildReconstructionGraph } from '../../graph-builder/cae/reconstruct';
-import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
-import { toModelProto } from '../../graph-builder/onnx/to-model-proto';
+import type { TensorData } from '../../graph-builder/core/tensor-data';
 import { BatchLoader, LoaderOptions } from '../data/loader';
-import { makeMaskBatch } from '../masking';
-import { Rng } from '../../random/rng';
 import { ModelSession, SessionConfig } from '../session';
-import { reconstructionGrid, reconstructionPixels, Reconstructions } from './reconstruction-pixels';
+import {
+  reconstructionGrid,
+  reconstructionModel,
+  reconstructionPixels,
+  Reconstructions,
+} from './reconstruction-pixels';
 
 export type { Reconstructions } from './reconstruction-pixels';
 
@@ -26,32 +25,15 @@ export async function reconstruct(
   seed: number,
   session: SessionConfig = {},
 ): Promise<Reconstructions> {
-  const c = manifest.config;
-  const { side } = gridOf(c);
-  const size = c.imageSize;
-  const graph = buildReconstructionGraph(c, batch);
-  const used = new Map(graph.params.map((q) => [q.name, params.get(q.name)!]));
-  const run = await ModelSession.create(
-    toModelProto(graph, { paramsAs: 'initializers', paramValues: used }),
-    session,
-  );
-  const masks = makeMaskBatch(new Rng(seed), {
-    batch,
-    grid: { height: side, width: side },
-    numMasked: c.numMasked,
-    kind: c.maskKind,
-  });
-  const out = await run.run({
-    [CAE_INPUTS.images]: tensorData('float32', [batch, c.inChans, size, size], images),
-    [CAE_INPUTS.visibleIndex]: tensorData('int64', [batch, masks.numVisible], masks.visibleIndex),
-    [CAE_INPUTS.maskedIndex]: tensorData('int64', [batch, c.numMasked], masks.maskedIndex),
-  });
+  const { model, feeds, maskedIndex } = reconstructionModel(manifest, params, images, batch, seed);
+  const run = await ModelSession.create(model, session);
+  const out = await run.run(feeds);
   await run.release();
   return reconstructionPixels(
     manifest,
     images,
     batch,
-    masks.maskedIndex,
+    maskedIndex,
     out.masked_pred.data as Float32Array,
     out.full_pred.data as Float32Array,
   );

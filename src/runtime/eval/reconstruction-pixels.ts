@@ -1,7 +1,46 @@
+import type { onnx } from 'onnx-proto';
 import type { Manifest } from '../../artifacts/manifest-format';
 import { gridOf } from '../../graph-builder/cae/config';
+import { CAE_INPUTS } from '../../graph-builder/cae/model';
+import { buildReconstructionGraph } from '../../graph-builder/cae/reconstruct';
+import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
+import { toModelProto } from '../../graph-builder/onnx/to-model-proto';
+import { Rng } from '../../random/rng';
+import { makeMaskBatch } from '../masking';
 
-/* The reconstruction figure's pixels from the graph's predictions (no file system or session: the page uses it too). */
+/*
+ * The reconstruction figure: the graph with a run's weights and its inputs, and the figure's pixels
+ * from the graph's predictions (no file system or session: the page uses it too).
+ */
+
+/**
+ * The reconstruction graph for `batch` images with the weights it uses from `params`, and its
+ * inputs for `images` [B, C, H, W] (normalized) with masks drawn from `seed`.
+ */
+export function reconstructionModel(
+  manifest: Manifest,
+  params: ReadonlyMap<string, TensorData>,
+  images: Float32Array,
+  batch: number,
+  seed: number,
+): { model: onnx.ModelProto; feeds: Record<string, TensorData>; maskedIndex: BigInt64Array } {
+  const c = manifest.config;
+  const graph = buildReconstructionGraph(c, batch);
+  const used = new Map(graph.params.map((q) => [q.name, params.get(q.name)!]));
+  const model = toModelProto(graph, { paramsAs: 'initializers', paramValues: used, opset: manifest.opset });
+  const masks = makeMaskBatch(new Rng(seed), {
+    batch,
+    grid: { height: manifest.grid.side, width: manifest.grid.side },
+    numMasked: c.numMasked,
+    kind: c.maskKind,
+  });
+  const feeds = {
+    [CAE_INPUTS.images]: tensorData('float32', [batch, c.inChans, c.imageSize, c.imageSize], images),
+    [CAE_INPUTS.visibleIndex]: tensorData('int64', [batch, masks.numVisible], masks.visibleIndex),
+    [CAE_INPUTS.maskedIndex]: tensorData('int64', [batch, c.numMasked], masks.maskedIndex),
+  };
+  return { model, feeds, maskedIndex: masks.maskedIndex };
+}
 
 /** Per-sample images in [0, 1], [C, H, W] each: the four columns of the figure. */
 export interface Reconstructions {
@@ -110,6 +149,9 @@ export function reconstructionPixels(
     fullMse: fullSq / (batch * per),
   };
 }
+
+/** The figure's magnification: cells of about 84 pixels, whatever the model's input size. */
+export const figureScale = (imageSize: number): number => Math.max(1, Math.round(84 / imageSize));
 
 /**
  * The figure as RGB bytes: one row per image; columns original, masked input (masked patches gray),

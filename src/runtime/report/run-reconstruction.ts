@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { writeFileAtomic, writeAll } from '../../artifacts/atomic-write';
 import type { LoaderOptions } from '../data/loader';
 import { reconstructFromSource, writeReconstructionGrid } from '../eval/reconstruct';
+import { figureScale } from '../eval/reconstruction-pixels';
 import { readCheckpoint, readTrainState } from '../train/checkpoint';
 import type { RunOptions } from '../train/run-options';
 
@@ -48,13 +49,12 @@ export async function writeRunReconstruction(
   if (m.task || m.config.target !== 'pixels') return undefined;
   const { source, heldOut } = figureSource(ckpt.state.options.data);
   const r = await reconstructFromSource({ manifest: m, params: ckpt.params, source, count, seed: 0 });
-  const scale = Math.max(1, Math.round(84 / m.config.imageSize));
   await writeReconstructionGrid(
     r,
     m.config.inChans,
     m.config.imageSize,
     path.join(runDir, RECONSTRUCTION_FILE),
-    scale,
+    figureScale(m.config.imageSize),
   );
   const record: ReconstructionRecord = {
     file: RECONSTRUCTION_FILE,

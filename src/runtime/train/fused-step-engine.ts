@@ -1,7 +1,7 @@
 import type { Manifest } from '../../artifacts/manifest';
 import type { TensorData } from '../../graph-builder/core/tensor-data';
 import type { SessionConfig } from '../session';
-import { scalar, StepEngine, StepResult, TrainingState } from './step-engine';
+import { StepEngine, StepResult, stepResult, TrainingState } from './step-engine';
 import { StepSession, stepScalars } from './step-session';
 
 /**
@@ -35,12 +35,7 @@ export class FusedStepEngine implements StepEngine {
     step: number,
   ): Promise<StepResult> {
     const out = await this.session.run({ ...(await nextFeeds(0)), ...stepScalars(lr, step) });
-    return {
-      loss: scalar(out.loss),
-      terms: Object.fromEntries(this.terms.map((t) => [t, scalar(out[t])])),
-      gradNorm: scalar(out.grad_norm),
-      ...(out.loss_scale ? { lossScale: scalar(out.loss_scale) } : {}),
-    };
+    return stepResult(out, this.terms);
   }
 
   async snapshot(): Promise<TrainingState> {

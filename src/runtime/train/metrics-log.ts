@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 
-import { StepMetrics } from './step-metrics';
+import { metricsLines, parseMetricsLines, StepMetrics } from './step-metrics';
 
 export { METRICS_FILE } from './step-metrics';
 export type { StepMetrics } from './step-metrics';
@@ -18,14 +18,14 @@ export class MetricsLog {
   ) {
     if (resumeAfterStep !== undefined && fs.existsSync(file)) {
       const kept = readMetrics(file).filter((m) => m.step <= resumeAfterStep);
-      fs.writeFileSync(file, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+      fs.writeFileSync(file, metricsLines(kept));
     } else if (resumeAfterStep === undefined) {
       fs.writeFileSync(file, '');
     }
   }
 
   add(m: StepMetrics): void {
-    this.pending.push(`${JSON.stringify(m)}\n`);
+    this.pending.push(metricsLines([m]));
   }
 
   flush(): void {
@@ -36,16 +36,5 @@ export class MetricsLog {
 }
 
 export function readMetrics(file: string): StepMetrics[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim().length > 0)
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as StepMetrics];
-      } catch {
-        return []; // a line cut by a kill mid-write
-      }
-    });
+  return fs.existsSync(file) ? parseMetricsLines(fs.readFileSync(file, 'utf8')) : [];
 }

@@ -1,21 +1,13 @@
 import * as path from 'node:path';
 import type { Manifest } from '../../artifacts/manifest';
-import type { Evaluation, TrainingTask } from './training-task';
+import type { TrainingTask } from './training-task';
 import { METRICS_FILE, MetricsLog } from './metrics-log';
 import { writeRunReconstruction } from '../report/run-reconstruction';
 import { writeRunReport } from '../report/write-run-report';
 import { formatProgress } from './progress';
-import type { StepResult } from './step-engine';
+import { StepRecord, stepMetrics } from './step-metrics';
 
-/** One finished update, as the loop hands it to the report. */
-export interface StepRecord {
-  readonly step: number;
-  readonly epoch: number;
-  readonly lr: number;
-  readonly seconds: number;
-  readonly result: StepResult;
-  readonly evaluation?: Evaluation;
-}
+export type { StepRecord } from './step-metrics';
 
 /**
  * What a run tells: metrics.jsonl (one record per update, evaluations merged in), a status line every
@@ -57,23 +49,8 @@ export class RunReport {
       this.o.say(this.task.describe?.(r.step, r.evaluation) ?? JSON.stringify(r.evaluation));
       this.note = this.task.summarize?.(r.evaluation);
     }
-    const { loss, terms, gradNorm, lossScale, allreduceSeconds } = r.result;
     const mfu = this.o.peak ? this.flopsPerStep() / r.seconds / 1e9 / this.o.peak : undefined;
-    this.metrics.add({
-      step: r.step,
-      epoch: r.epoch,
-      loss,
-      ...terms,
-      grad_norm: gradNorm,
-      ...(lossScale !== undefined ? { loss_scale: lossScale } : {}),
-      ...(allreduceSeconds !== undefined ? { allreduce_seconds: allreduceSeconds } : {}),
-      lr: r.lr,
-      step_seconds: r.seconds,
-      images_per_second: this.o.imagesPerStep / r.seconds,
-      ...(mfu !== undefined ? { mfu } : {}),
-      time: new Date().toISOString(),
-      ...r.evaluation,
-    });
+    this.metrics.add(stepMetrics(r, this.o.imagesPerStep, mfu));
     this.windowSteps++;
     if (r.step % this.o.logEvery === 0 || r.step === this.o.totalSteps) this.statusLine(r);
   }

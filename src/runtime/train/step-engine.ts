@@ -41,3 +41,13 @@ export interface StepEngine {
 }
 
 export const scalar = (t: TensorData): number => Number(t.data[0]);
+
+/** What a train_step run reports: its loss, the task's terms, the gradient norm and (fp16) the loss scale. */
+export function stepResult(out: Readonly<Record<string, TensorData>>, terms: readonly string[]): StepResult {
+  return {
+    loss: scalar(out.loss),
+    terms: Object.fromEntries(terms.map((t) => [t, scalar(out[t])])),
+    gradNorm: scalar(out.grad_norm),
+    ...(out.loss_scale ? { lossScale: scalar(out.loss_scale) } : {}),
+  };
+}

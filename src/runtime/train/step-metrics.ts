@@ -1,3 +1,5 @@
+import type { StepResult } from './step-engine';
+
 /** The per-step record every run keeps in its folder. */
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -21,4 +23,56 @@ export interface StepMetrics {
    * where a validation ran (fine-tuning, at each epoch's end).
    */
   readonly [term: string]: number | string | undefined;
+}
+
+/** Metrics of an evaluation run during training (e.g. validation top-1), recorded with its step. */
+export type Evaluation = Readonly<Record<string, number>>;
+
+/** One finished update, as a training loop hands it to its report. */
+export interface StepRecord {
+  readonly step: number;
+  readonly epoch: number;
+  readonly lr: number;
+  readonly seconds: number;
+  readonly result: StepResult;
+  readonly evaluation?: Evaluation;
+}
+
+/** The metrics.jsonl record of an update (the CLI's and the page's). */
+export function stepMetrics(r: StepRecord, imagesPerStep: number, mfu?: number): StepMetrics {
+  const { loss, terms, gradNorm, lossScale, allreduceSeconds } = r.result;
+  return {
+    step: r.step,
+    epoch: r.epoch,
+    loss,
+    ...terms,
+    grad_norm: gradNorm,
+    ...(lossScale !== undefined ? { loss_scale: lossScale } : {}),
+    ...(allreduceSeconds !== undefined ? { allreduce_seconds: allreduceSeconds } : {}),
+    lr: r.lr,
+    step_seconds: r.seconds,
+    images_per_second: imagesPerStep / r.seconds,
+    ...(mfu !== undefined ? { mfu } : {}),
+    time: new Date().toISOString(),
+    ...r.evaluation,
+  };
+}
+
+/** Records as metrics.jsonl lines. */
+export function metricsLines(records: readonly StepMetrics[]): string {
+  return records.map((m) => `${JSON.stringify(m)}\n`).join('');
+}
+
+/** metrics.jsonl's records; a line cut by a kill mid-write is left out. */
+export function parseMetricsLines(text: string): StepMetrics[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as StepMetrics];
+      } catch {
+        return [];
+      }
+    });
 }

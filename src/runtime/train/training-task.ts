@@ -1,9 +1,9 @@
 import type { TensorData } from '../../graph-builder/core/tensor-data';
 import type { Rng } from '../../random/rng';
 import type { Batch, LoaderOptions } from '../data/loader';
+import type { Evaluation } from './step-metrics';
 
-/** Metrics of an evaluation run during training (e.g. validation top-1), recorded with its step. */
-export type Evaluation = Readonly<Record<string, number>>;
+export type { Evaluation } from './step-metrics';
 
 /**
  * What differs between kinds of training (CAE pretraining, fine-tuning a classifier); the loop in

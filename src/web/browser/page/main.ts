@@ -1,7 +1,7 @@
 import { PRESETS } from '../../../graph-builder/cae/config';
 import { lineChartSvg } from '../../../runtime/report/line-chart';
 import { lossChart } from '../../../runtime/report/run-charts';
-import { formatDuration } from '../../../runtime/train/progress';
+import { formatProgress } from '../../../runtime/train/progress';
 import type { StepMetrics } from '../../../runtime/train/step-metrics';
 import type { Backend, PageRequest, PickedFile, RunInfo, TrainingData, WorkerMessage } from '../protocol';
 
@@ -136,19 +136,22 @@ function drawChart(force = false): void {
   element('loss-chart').innerHTML = lineChartSvg(chart);
 }
 
+/** The CLI's status line (progress.ts), from the last 20 steps' times. */
 function progress(m: StepMetrics): string {
   const run = state.run!;
-  const terms = run.terms
-    .filter((t) => typeof m[t] === 'number')
-    .map((t) => `${t.replace(/^loss_/, '')} ${(m[t] as number).toFixed(4)}`)
-    .join(', ');
   const recent = state.metrics.slice(-20);
   const seconds = recent.reduce((s, r) => s + r.step_seconds, 0) / recent.length;
-  return (
-    `step ${m.step}/${run.steps}  loss ${m.loss.toFixed(4)} (${terms})  lr ${m.lr.toExponential(2)}  ` +
-    `${seconds.toFixed(2)} s/step  ${(run.batch / seconds).toFixed(1)} images/s  ` +
-    `ETA ${formatDuration(seconds * (run.steps - m.step))}`
-  );
+  const terms = run.terms.filter((t) => typeof m[t] === 'number').map((t) => [t, m[t] as number]);
+  return formatProgress({
+    step: m.step,
+    total: run.steps,
+    loss: m.loss,
+    terms: Object.fromEntries(terms),
+    lr: m.lr,
+    secondsPerStep: seconds,
+    imagesPerSecond: run.batch / seconds,
+    etaSeconds: seconds * (run.steps - m.step),
+  });
 }
 
 function drawFigure(m: Extract<WorkerMessage, { type: 'reconstruction' }>): void {

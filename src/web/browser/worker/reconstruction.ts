@@ -1,12 +1,12 @@
 import { onnx } from 'onnx-proto';
 import type { Manifest } from '../../../artifacts/manifest-format';
-import { CAE_INPUTS } from '../../../graph-builder/cae/model';
-import { buildReconstructionGraph } from '../../../graph-builder/cae/reconstruct';
-import { tensorData, TensorData } from '../../../graph-builder/core/tensor-data';
-import { toModelProto } from '../../../graph-builder/onnx/to-model-proto';
-import { Rng } from '../../../random/rng';
-import { reconstructionGrid, reconstructionPixels } from '../../../runtime/eval/reconstruction-pixels';
-import { makeMaskBatch } from '../../../runtime/masking';
+import type { TensorData } from '../../../graph-builder/core/tensor-data';
+import {
+  figureScale,
+  reconstructionGrid,
+  reconstructionModel,
+  reconstructionPixels,
+} from '../../../runtime/eval/reconstruction-pixels';
 import { fromOrt, ort, toOrt } from './ort-web';
 
 /** The reconstruction figure's RGB pixels, as the CLI's report draws it (reconstruction-pixels.ts). */
@@ -28,34 +28,22 @@ export async function reconstructionFigure(
   count: number,
 ): Promise<Figure> {
   const c = manifest.config;
-  const graph = buildReconstructionGraph(c, count);
-  const used = new Map(graph.params.map((q) => [q.name, params.get(q.name)!]));
-  const model = onnx.ModelProto.encode(
-    toModelProto(graph, { paramsAs: 'initializers', paramValues: used, opset: manifest.opset }),
-  ).finish();
-  const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
-  const masks = makeMaskBatch(new Rng(0), {
-    batch: count,
-    grid: { height: manifest.grid.side, width: manifest.grid.side },
-    numMasked: c.numMasked,
-    kind: c.maskKind,
+  const { model, feeds, maskedIndex } = reconstructionModel(manifest, params, images, count, 0);
+  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), {
+    executionProviders: ['wasm'],
   });
   try {
-    const out = await session.run({
-      [CAE_INPUTS.images]: toOrt(tensorData('float32', [count, c.inChans, c.imageSize, c.imageSize], images)),
-      [CAE_INPUTS.visibleIndex]: toOrt(tensorData('int64', [count, masks.numVisible], masks.visibleIndex)),
-      [CAE_INPUTS.maskedIndex]: toOrt(tensorData('int64', [count, c.numMasked], masks.maskedIndex)),
-    });
+    const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, toOrt(t)])));
     const r = reconstructionPixels(
       manifest,
       images,
       count,
-      masks.maskedIndex,
+      maskedIndex,
       (await fromOrt(out.masked_pred)).data as Float32Array,
       (await fromOrt(out.full_pred)).data as Float32Array,
     );
-    const scale = Math.max(1, Math.round(84 / c.imageSize));
-    return { ...reconstructionGrid(r, c.inChans, c.imageSize, scale), maskedMse: r.maskedMse };
+    const grid = reconstructionGrid(r, c.inChans, c.imageSize, figureScale(c.imageSize));
+    return { ...grid, maskedMse: r.maskedMse };
   } finally {
     await session.release();
   }

@@ -1,12 +1,10 @@
 import { onnx } from 'onnx-proto';
-import { PARAMS_FILE } from '../../../artifacts/build-plan';
-import { encoderMetadata } from '../../../artifacts/encoder-metadata';
+import { encoderGraphModel, PARAMS_FILE } from '../../../artifacts/build-plan';
 import { Manifest, MANIFEST_FILE, manifestText, parseManifest } from '../../../artifacts/manifest-format';
 import { decodeSafetensors, encodeSafetensors } from '../../../artifacts/safetensors-format';
 import { zipStored } from '../../../artifacts/zip-writer';
-import { buildEncoderGraph } from '../../../graph-builder/cae/model';
 import type { TensorData } from '../../../graph-builder/core/tensor-data';
-import { toModelProto } from '../../../graph-builder/onnx/to-model-proto';
+import { DEFAULT_OPSET } from '../../../graph-builder/onnx/to-model-proto';
 import {
   CHECKPOINT_OPTIMIZER,
   CHECKPOINT_PARAMS,
@@ -17,7 +15,12 @@ import {
   TrainState,
 } from '../../../runtime/train/checkpoint-format';
 import type { RunOptions } from '../../../runtime/train/run-options';
-import { METRICS_FILE, StepMetrics } from '../../../runtime/train/step-metrics';
+import {
+  METRICS_FILE,
+  metricsLines,
+  parseMetricsLines,
+  StepMetrics,
+} from '../../../runtime/train/step-metrics';
 import type { PickedFile } from '../protocol';
 
 /**
@@ -81,7 +84,7 @@ export function runFolderZip(
     ],
     [`${checkpoint}/${MANIFEST_FILE}`, utf8(manifestText(run.manifest))],
     [`${checkpoint}/${CHECKPOINT_STATE}`, utf8(contents.state)],
-    [`${run.name}/${METRICS_FILE}`, utf8(metrics.map((m) => `${JSON.stringify(m)}\n`).join(''))],
+    [`${run.name}/${METRICS_FILE}`, utf8(metricsLines(metrics))],
   ];
   return zipStored(files);
 }
@@ -92,13 +95,7 @@ export function encoderModel(
   params: ReadonlyMap<string, TensorData>,
   trainedIn: { run: string; step: number },
 ): Uint8Array {
-  const encoderParams = new Map([...params].filter(([k]) => k.startsWith('encoder.')));
-  const model = toModelProto(buildEncoderGraph(manifest.config), {
-    paramsAs: 'initializers',
-    paramValues: encoderParams,
-    opset: manifest.opset,
-    metadata: encoderMetadata(manifest, trainedIn),
-  });
+  const { model } = encoderGraphModel(manifest, params, manifest.opset ?? DEFAULT_OPSET, trainedIn);
   return onnx.ModelProto.encode(model).finish();
 }
 
@@ -167,16 +164,6 @@ export async function readPickedFolder(
     `${name}/${at}${CHECKPOINT_OPTIMIZER}`,
   ).tensors;
   const metrics = files.has(METRICS_FILE) ? text(await read(files, METRICS_FILE)) : '';
-  const history = metrics
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as StepMetrics];
-      } catch {
-        return [];
-      }
-    })
-    .filter((m) => m.step <= state.step);
+  const history = parseMetricsLines(metrics).filter((m) => m.step <= state.step);
   return { manifest, buildFiles, params, checkpoint: { optimizer, state }, history };
 }

@@ -1,10 +1,11 @@
-import { parseIdxImages, parseIdxLabels } from '../../../runtime/data/idx-format';
+import { parseIdxImages } from '../../../runtime/data/idx-format';
 import { isImage, labelledImages } from '../../../runtime/data/image-list';
 import {
   epochPermutation,
   nextPosition,
   normalizePosition,
   StreamPosition,
+  useFirstDecodable,
 } from '../../../runtime/data/order';
 import { DecodedImage, SampleSpec, SampleWriter } from '../../../runtime/data/sample-writer';
 import type { PickedFile } from '../protocol';
@@ -44,11 +45,6 @@ export async function mnistSource(split: 'train' | 'test', limit?: number): Prom
       channels: 1,
     }),
   };
-}
-
-/** MNIST labels (for nothing in pretraining; kept for symmetry with the CLI's loader). */
-export async function mnistLabels(split: 'train' | 'test'): Promise<Uint8Array> {
-  return parseIdxLabels(await fetchBytes(`/data/mnist/${split}-labels`), `MNIST ${split} labels`);
 }
 
 /** A file decoded by the browser as uint8 HWC pixels with `channels` channels (1: luminance). */
@@ -137,19 +133,12 @@ export class WebBatches {
     const out = this.writer.allocate(batchSize);
     let skipped = 0;
     for (let k = 0; k < batchSize; k++) {
-      for (let j = 0; ; j++) {
-        if (j === this.source.size) throw new Error('none of the images could be decoded');
-        const index = order[(position + k + j) % this.source.size];
-        if (this.bad.has(index)) continue;
+      const use = async (index: number) => {
         const image = await this.source.image(index);
-        if (!image) {
-          this.bad.add(index);
-          skipped++;
-          continue;
-        }
-        this.writer.write(image, epoch, index, k, out);
-        break;
-      }
+        if (image) this.writer.write(image, epoch, index, k, out);
+        return image !== undefined;
+      };
+      await useFirstDecodable(order, position + k, this.bad, use, () => skipped++);
     }
     const next = nextPosition(this.position, batchSize, this.source.size);
     this.position = next;

@@ -22,8 +22,9 @@ export interface TrainingSetup {
   readonly run: WebRun;
   readonly session: WebStepSession;
   readonly batches: WebBatches;
-  /** The reconstruction figure's images [count, C, S, S], normalized, no augmentation. */
+  /** The reconstruction figure's images [figureCount, C, S, S], normalized, no augmentation. */
   readonly figureImages: Float32Array;
+  readonly figureCount: number;
   readonly reconstructEvery: number;
 }
 
@@ -173,6 +174,7 @@ export async function prepareTraining(
     session,
     batches,
     figureImages: figureBatch.images,
+    figureCount: count,
     reconstructEvery: request.reconstructEvery,
   };
 }

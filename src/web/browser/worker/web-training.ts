@@ -1,8 +1,8 @@
 import { CAE_LOSS_TERMS } from '../../../graph-builder/cae/model';
 import { learningRate } from '../../../runtime/train/schedule';
-import { scalar } from '../../../runtime/train/step-engine';
+import { stepResult } from '../../../runtime/train/step-engine';
 import { microBatchRng, stepInputs } from '../../../runtime/train/step-inputs';
-import type { StepMetrics } from '../../../runtime/train/step-metrics';
+import { StepMetrics, stepMetrics } from '../../../runtime/train/step-metrics';
 import { stepScalars } from '../../../runtime/train/step-scalars';
 import type { WorkerMessage } from '../protocol';
 import { Figure, reconstructionFigure } from './reconstruction';
@@ -30,6 +30,7 @@ export class WebTraining {
   private readonly session: WebStepSession;
   private readonly batches: WebBatches;
   private readonly figureImages: Float32Array;
+  private readonly figureCount: number;
   private readonly reconstructEvery: number;
 
   constructor(
@@ -40,6 +41,7 @@ export class WebTraining {
     this.session = setup.session;
     this.batches = setup.batches;
     this.figureImages = setup.figureImages;
+    this.figureCount = setup.figureCount;
     this.reconstructEvery = setup.reconstructEvery;
     this.step = setup.run.start.step;
     this.data = setup.run.start.data;
@@ -89,9 +91,8 @@ export class WebTraining {
     const feeds = await stepInputs(manifest, batch, microBatchRng(options.seed, next, 0), {
       alignmentDropPath: options.alignmentDropPath,
     });
-    const out = await this.session.run({ ...feeds, ...stepScalars(lr, next) });
-    const loss = scalar(out.loss);
-    if (!Number.isFinite(loss)) {
+    const result = stepResult(await this.session.run({ ...feeds, ...stepScalars(lr, next) }), CAE_LOSS_TERMS);
+    if (!Number.isFinite(result.loss)) {
       this.diverged = `the loss became non-finite at step ${next} (lr ${lr.toExponential(2)})`;
       throw new Error(
         `${this.diverged}: try a lower lr or a longer warmup; a checkpoint downloaded before it is the last good state`,
@@ -101,17 +102,10 @@ export class WebTraining {
     this.step = next;
     this.data = batch.next;
     this.elapsedSeconds += seconds;
-    const metrics: StepMetrics = {
-      step: next,
-      epoch: batch.epoch,
-      loss,
-      ...Object.fromEntries(CAE_LOSS_TERMS.map((t) => [t, scalar(out[t])])),
-      grad_norm: scalar(out.grad_norm),
-      lr,
-      step_seconds: seconds,
-      images_per_second: manifest.config.batch / seconds,
-      time: new Date().toISOString(),
-    };
+    const metrics = stepMetrics(
+      { step: next, epoch: batch.epoch, lr, seconds, result },
+      manifest.config.batch,
+    );
     this.metrics.push(metrics);
     this.post({ type: 'step', metrics });
   }
@@ -119,13 +113,7 @@ export class WebTraining {
   private async postFigure(): Promise<void> {
     const figure: Figure = await this.exclusive(async () => {
       const state = await this.session.snapshot(this.run.manifest.params.map((p) => p.name));
-      return reconstructionFigure(
-        this.run.manifest,
-        state,
-        this.figureImages,
-        this.figureImages.length /
-          (this.run.manifest.config.inChans * this.run.manifest.config.imageSize ** 2),
-      );
+      return reconstructionFigure(this.run.manifest, state, this.figureImages, this.figureCount);
     });
     this.post({ type: 'reconstruction', step: this.step, ...figure }, [figure.rgb.buffer]);
   }
