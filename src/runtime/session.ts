@@ -20,6 +20,11 @@ export interface SessionConfig {
   readonly memoryPattern?: boolean;
   /** Outputs to leave on the device ('gpu-buffer', WebGPU EP) instead of copying them to the host. */
   readonly outputsOnDevice?: readonly string[];
+  /**
+   * Threads running independent nodes at once (ORT's parallel execution mode when > 1). Default 1:
+   * parallel mode made train steps 1.5-2.2x slower on 2 cores (bench/results/session-threads-ab.json).
+   */
+  readonly interOpThreads?: number;
 }
 
 /** Whether a session config runs on the WebGPU provider (whose outputs can stay on the GPU). */
@@ -49,7 +54,8 @@ export class ModelSession {
     const callSites = new Map<string, string>();
     for (const n of proto.graph?.node ?? []) if (n.name && n.docString) callSites.set(n.name, n.docString);
     const options: ort.InferenceSession.SessionOptions = {
-      interOpNumThreads: 1,
+      interOpNumThreads: config.interOpThreads ?? 1,
+      executionMode: (config.interOpThreads ?? 1) > 1 ? 'parallel' : 'sequential',
       executionProviders: config.executionProviders ?? ['cpu'],
       graphOptimizationLevel: config.graphOptimizationLevel ?? 'all',
       enableProfiling: config.enableProfiling ?? false,
