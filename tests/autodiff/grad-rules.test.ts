@@ -292,6 +292,13 @@ const composites: { name: string; c: GradCheckCase }[] = [
     },
   },
   {
+    name: 'cross-attention scores, k^T taken straight from [B, N, H, d]',
+    c: {
+      inputs: { q: r([2, 2, 3, 4]), k: r([2, 5, 2, 4]) },
+      build: (t) => op.matmul(t.q, op.transpose(t.k, [0, 2, 3, 1])),
+    },
+  },
+  {
     name: 'cross-entropy',
     c: {
       inputs: { logits: r([4, 6], -2, 2), y: i64(nd([4], [0, 5, 2, 2])) },

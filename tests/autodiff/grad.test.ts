@@ -1,6 +1,8 @@
 import { grad, NoGradientRuleError } from '../../src/graph-builder/autodiff';
 import { apply1 } from '../../src/graph-builder/core/apply';
 import { Graph } from '../../src/graph-builder/core/graph';
+import type { Node } from '../../src/graph-builder/core/node';
+import type { Tensor } from '../../src/graph-builder/core/tensor';
 import { defineOp } from '../../src/graph-builder/core/op-spec';
 import * as op from '../../src/graph-builder/ops';
 import { toModelProto } from '../../src/graph-builder/onnx/to-model-proto';
@@ -45,6 +47,31 @@ test('gradients of a tensor used several times are summed once', () => {
   expect(adds).toHaveLength(2);
   expect(dx.producer?.spec.opType).toBe('Add');
   expect(g.nodes.some((n) => n.spec.opType === 'Sum')).toBe(false);
+});
+
+test("attention's k^T: dk comes out of a matmul, with no transpose of the [.., d, N] gradient", () => {
+  const g = new Graph();
+  const q = g.input('q', 'float32', [2, 3, 5, 4]); // [B, H, N, d]
+  const k = g.input('k', 'float32', [2, 3, 6, 4]);
+  const scores = op.matmul(q, op.transpose(k, [0, 1, 3, 2])); // [B, H, N, M]
+  const before = g.nodes.length;
+  const [dq, dk] = grad(op.reduceSum(op.mul(scores, scores)), [q, k]);
+  // dk = dS^T q and dq = dS k: the swaps cancel instead of running as Transpose nodes.
+  expect(dk.producer?.spec.opType).toBe('MatMul');
+  expect(dk.shape).toEqual([2, 3, 6, 4]);
+  expect(dq.shape).toEqual([2, 3, 5, 4]);
+  const matmuls = g.nodes.slice(before).filter((n) => n.spec.opType === 'MatMul');
+  expect(matmuls.some((n) => n.inputs[1] === k)).toBe(true);
+  // The nodes dq and dk are computed by (a cancelled swap may leave a dead node, never exported).
+  const live = new Set<Node>();
+  const visit = (t: Tensor | undefined) => {
+    if (!t?.producer || live.has(t.producer)) return;
+    live.add(t.producer);
+    t.producer.inputs.forEach(visit);
+  };
+  [dq, dk].forEach(visit);
+  const transposes = g.nodes.slice(before).filter((n) => live.has(n) && n.spec.opType === 'Transpose');
+  expect(transposes.map((n) => n.inputs[0]?.shape)).toEqual([[2, 3, 5, 6]]); // only dS^T, for ORT to fold
 });
 
 test('an op without a gradient rule is a named error pointing at the model code', () => {

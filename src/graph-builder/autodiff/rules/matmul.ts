@@ -3,12 +3,29 @@ import type { Tensor } from '../../core/tensor';
 import * as op from '../../ops';
 import { dy0, GradRule, reduceToShape } from '../grad-rule';
 
-/** Swaps the last two dims. x: [..., M, N] -> [..., N, M]. */
-function transposeLast2(x: Tensor): Tensor {
-  const perm = x.shape.map((_, i) => i);
-  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
-  return op.transpose(x, perm);
+/** The permutation that swaps the last two of `rank` dims. */
+function last2Swap(rank: number): number[] {
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+  return perm;
 }
+
+/** Whether x is the output of a Transpose that swaps its input's last two dims (attention's k^T). */
+function isLast2Transposed(x: Tensor): boolean {
+  const node = x.producer;
+  if (node?.spec.opType !== 'Transpose' || x.rank < 2) return false;
+  const perm = node.attrs.perm as readonly number[] | undefined;
+  return perm !== undefined && perm.every((p, i) => p === last2Swap(x.rank)[i]);
+}
+
+/** Swaps the last two dims. x: [..., M, N] -> [..., N, M]; undoes a swap instead of adding one. */
+function transposeLast2(x: Tensor): Tensor {
+  if (isLast2Transposed(x)) return x.producer!.inputs[0]!;
+  return op.transpose(x, last2Swap(x.rank));
+}
+
+const sameBatchDims = (a: Tensor, b: Tensor) =>
+  a.rank === b.rank && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
 
 /** Flattens all leading dims: x: [..., K] -> [prod(...), K]. */
 const rows = (x: Tensor) => op.reshape(x, [-1, x.shape[x.rank - 1]]);
@@ -33,9 +50,14 @@ const matmulRule: GradRule = {
     const dA = ctx.needs[0]
       ? op.reshape(reduceToShape(op.matmul(g2, transposeLast2(b2)), a2.shape), a.shape)
       : undefined;
-    const dB = ctx.needs[1]
-      ? op.reshape(reduceToShape(op.matmul(transposeLast2(a2), g2), b2.shape), b.shape)
-      : undefined;
+    // B = k^T (attention scores): dB = a^T g = (g^T a)^T, so the Transpose rule's swap cancels the
+    // outer one and dk comes out of a matmul directly; ORT folds g^T into it (FusedMatMul transA)
+    // instead of running a strided [.., d, N] -> [.., N, d] copy.
+    const dB = !ctx.needs[1]
+      ? undefined
+      : isLast2Transposed(b2) && sameBatchDims(a2, b2)
+        ? transposeLast2(op.matmul(transposeLast2(g2), a2))
+        : op.reshape(reduceToShape(op.matmul(transposeLast2(a2), g2), b2.shape), b.shape);
     return [dA, dB];
   },
 };

@@ -24,7 +24,15 @@ export const SHAPE_RULES: Readonly<Record<string, GradRule>> = {
         (ctx.node.attrs.perm as readonly number[] | undefined) ??
         ctx.x[0]!.shape.map((_, i, s) => s.length - 1 - i);
       const inverse = perm.map((_, i) => perm.indexOf(i));
-      return [op.transpose(dy0(ctx), inverse)];
+      const g = dy0(ctx);
+      // A gradient that is itself a transpose (MatMul's dB for k^T) is composed with it: one
+      // Transpose, or none when the two cancel.
+      const inner = g.producer?.spec.opType === 'Transpose' ? g.producer : undefined;
+      const innerPerm = inner?.attrs.perm as readonly number[] | undefined;
+      if (!inner || !innerPerm) return [op.transpose(g, inverse)];
+      const composed = inverse.map((i) => innerPerm[i]);
+      const source = inner.inputs[0]!;
+      return [composed.every((p, i) => p === i) ? source : op.transpose(source, composed)];
     },
   },
   Expand: { nondifferentiable: [1], backward: (ctx) => [reduceToShape(dy0(ctx), ctx.x[0]!.shape)] },
