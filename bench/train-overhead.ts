@@ -1,9 +1,9 @@
 /**
  * Is the data pipeline ever the bottleneck? Seconds per step of the bare train_step (one fixed batch
- * fed again and again, no data loading) against the full trainer (MNIST through worker threads,
- * augmentation, masks, metrics), on the same build, same threads, in one run.
+ * fed again and again, no data loading) against the full trainer (MNIST, or a folder of images,
+ * through worker threads, augmentation, masks, metrics), on the same build, same threads, in one run.
  *
- *   npm run bench:build && node dist-bench/bench/train-overhead.js [--preset cae-tiny-28] [--batch 64] [--steps 40]
+ *   npm run bench:build && node dist-bench/bench/train-overhead.js [--preset cae-tiny-28] [--batch 64] [--steps 40] [--workers N] [--data IMAGE_DIR]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +16,8 @@ import { ADAMW_DEFAULTS } from '../src/graph-builder/optim/adamw';
 import { Rng } from '../src/random/rng';
 import { StepSession, stepScalars } from '../src/runtime/train/step-session';
 import { stepInputs } from '../src/runtime/train/step-inputs';
+import { defaultAugment } from '../src/runtime/data/augment-defaults';
+import type { LoaderSource } from '../src/runtime/data/types';
 import { readMetrics } from '../src/runtime/train/metrics-log';
 import { train } from '../src/runtime/train/trainer';
 
@@ -26,6 +28,9 @@ async function main() {
   const arg = (f: string, d: string) => (argv.includes(f) ? argv[argv.indexOf(f) + 1] : d);
   const preset = arg('--preset', 'cae-tiny-28');
   const steps = Number(arg('--steps', '40'));
+  const data: LoaderSource = argv.includes('--data')
+    ? { kind: 'folder', dir: arg('--data', '') }
+    : { kind: 'mnist', split: 'train' };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'train-overhead-'));
   const build = path.join(dir, 'build');
   buildArtifacts({
@@ -62,12 +67,12 @@ async function main() {
     status: () => undefined,
     run: {
       buildDir: build,
-      data: { kind: 'mnist', split: 'train' },
+      data,
       steps,
       schedule: { baseLr: 1e-4, minLr: 1e-5, warmupSteps: 1, totalSteps: steps },
       seed: 0,
       accumulate: 1,
-      augment: { scale: [0.35, 1], ratio: [3 / 4, 4 / 3], flip: false },
+      augment: defaultAugment(preset, data.kind),
       alignmentDropPath: true,
       checkpointEvery: 1_000_000,
     },
@@ -81,6 +86,8 @@ async function main() {
     JSON.stringify({
       preset,
       batch: c.batch,
+      data: data.kind === 'folder' ? data.dir : data.kind,
+      workers: argv.includes('--workers') ? Number(arg('--workers', '2')) : 'default',
       bareTrainStepSeconds: +b.toFixed(4),
       trainerStepSeconds: +f.toFixed(4),
       bareImagesPerSecond: Math.round(c.batch / b),

@@ -168,8 +168,8 @@ export function openLoader(
       shift: manifest.tokenizer.shift,
     },
     ...task.loader,
-    // In-memory digits need one worker; more only compete with ORT's threads (1.8x slower steps
-    // with 2 workers on 2 cores, bench/train-overhead.ts). Image folders are decode-bound.
+    // In-memory digits need one worker, and a second only competes with ORT's threads (2 cores:
+    // 1.008x vs 1.037x the bare step, bench/results/train-overhead.json). Folders are decode-bound.
     workers: o.workers ?? (run.data.kind === 'folder' ? undefined : 1),
     start: start.data,
     limit: run.limit,
