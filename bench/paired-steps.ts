@@ -13,12 +13,16 @@ import { StepSession, stepScalars } from '../src/runtime/train/step-session';
 export const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 /** The build's train_step with its initial parameters, under `config`. */
-export async function openTrainStep(build: string, config: SessionConfig): Promise<StepSession> {
+export async function openTrainStep(
+  build: string,
+  config: SessionConfig,
+  options: Parameters<typeof StepSession.create>[3] = {},
+): Promise<StepSession> {
   const names = new Set(readManifest(build).params.map((p) => p.name));
   const params = readSafetensors(path.join(build, 'params.safetensors'), {
     names: (n) => names.has(n),
   }).tensors;
-  return StepSession.create(path.join(build, 'train_step.onnx'), params, config);
+  return StepSession.create(path.join(build, 'train_step.onnx'), params, config, options);
 }
 
 export interface PairedResult {

@@ -6,6 +6,12 @@
  *
  *   node dist/cli/main.js build --preset cae-tiny-28 --batch 128 --out /tmp/tiny
  *   npm run bench:build && node dist-bench/bench/session-options-ab.js --build /tmp/tiny --b-inter 2 [--b-threads 1] [--rounds 40]
+ *
+ * With --a-fresh-state, A instead carries its state as the tensors ORT allocates for every step's
+ * outputs (StepSession's device-state path on the CPU: the host path before it wrote the outputs
+ * into its own two sets of buffers), and B is the trainer's host path:
+ *
+ *   node dist-bench/bench/session-options-ab.js --build /tmp/small --a-fresh-state --rounds 12
  */
 import { readManifest } from '../src/artifacts/manifest';
 import { Rng } from '../src/random/rng';
@@ -20,7 +26,7 @@ async function main(): Promise<void> {
   const build = arg('--build');
   if (!build) {
     throw new Error(
-      'usage: session-options-ab.js --build DIR [--threads 2] [--b-threads N] [--b-inter N] [--rounds 20]',
+      'usage: session-options-ab.js --build DIR [--threads 2] [--b-threads N] [--b-inter N] [--a-fresh-state] [--rounds 20]',
     );
   }
   const rounds = Number(arg('--rounds', '20'));
@@ -33,9 +39,13 @@ async function main(): Promise<void> {
       interOpThreads: Number(arg('--b-inter', '1')),
     },
   };
-  const sessions = { a: await openTrainStep(build, configs.a), b: await openTrainStep(build, configs.b) };
+  const freshState = argv.includes('--a-fresh-state');
+  const sessions = {
+    a: await openTrainStep(build, configs.a, { deviceState: freshState }),
+    b: await openTrainStep(build, configs.b),
+  };
   const paired = await runPaired(sessions, randomFeeds(readManifest(build).config, new Rng(1)), rounds);
-  console.log(JSON.stringify({ build, configs, rounds, ...paired }));
+  console.log(JSON.stringify({ build, configs, aFreshState: freshState, rounds, ...paired }));
   console.log(pairedSummary(build, rounds, paired));
 }
 

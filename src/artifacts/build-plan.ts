@@ -112,8 +112,8 @@ export function graphModel(
   const model = toModelProto(
     graph,
     params
-      ? { paramsAs: 'initializers', paramValues: params, metadata, opset }
-      : { paramsAs: 'inputs', opset },
+      ? { paramsAs: 'initializers', paramValues: params, metadata, opset, producerVersion: CAE_ONNX_VERSION }
+      : { paramsAs: 'inputs', opset, producerVersion: CAE_ONNX_VERSION },
   );
   const spec = {
     file,

@@ -98,14 +98,20 @@ export class ModelSession {
     return out;
   }
 
-  /** Runs on ORT tensors as they are (device tensors stay on the device). */
+  /**
+   * Runs on ORT tensors as they are (device tensors stay on the device). Fetches are output names,
+   * or every output by name: null for a fresh buffer, or a host tensor that ORT writes into.
+   */
   async runOrt(
     feeds: Readonly<Record<string, ort.Tensor>>,
-    fetches?: readonly string[],
+    fetches?: readonly string[] | Readonly<Record<string, ort.Tensor | null>>,
   ): Promise<Record<string, ort.Tensor>> {
-    return annotate(this.callSites, () =>
-      fetches ? this.session.run({ ...feeds }, [...fetches]) : this.session.run({ ...feeds }),
-    );
+    return annotate(this.callSites, () => {
+      if (!fetches) return this.session.run({ ...feeds });
+      return Array.isArray(fetches)
+        ? this.session.run({ ...feeds }, [...(fetches as readonly string[])])
+        : this.session.run({ ...feeds }, { ...fetches });
+    });
   }
 
   /** Ends ORT profiling (when enabled) and returns the profile file it wrote. */

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { cli } from '../helpers/cli';
 import { buildArtifacts, PARAMS_FILE } from '../../src/artifacts/build';
 import { readManifest } from '../../src/artifacts/manifest';
+import { readModelFile } from '../../src/artifacts/onnx-file';
 import { readSafetensors } from '../../src/artifacts/safetensors';
 import { inspectTokenizer } from '../../src/artifacts/tokenizer';
 import { resolveConfig } from '../../src/graph-builder/cae/config';
@@ -51,6 +52,17 @@ describe('buildArtifacts', () => {
       expect(fs.existsSync(path.join(dir, f))).toBe(true);
     }
     expect(readManifest(dir)).toEqual(JSON.parse(JSON.stringify(manifest)));
+  });
+
+  test("every graph records the package.json version as its producer's", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(manifest.createdBy).toBe(`cae-onnx ${pkg.version}`);
+    for (const f of ['train_step.onnx', 'grad_step.onnx', 'eval_step.onnx', 'encoder.onnx']) {
+      const model = readModelFile(path.join(dir, f));
+      expect([model.producerName, model.producerVersion]).toEqual(['cae-onnx', pkg.version]);
+    }
   });
 
   test('the manifest describes parameters, decay flags and graph interfaces', () => {

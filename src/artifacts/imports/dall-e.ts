@@ -2,6 +2,7 @@ import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { toModelProto } from '../../graph-builder/onnx/to-model-proto';
 import { dallEEncoderGraph, DallEEncoderSpec } from '../../graph-builder/tokenizers/dall-e-encoder';
 import { writeModelFile } from '../onnx-file';
+import { CAE_ONNX_VERSION } from '../version';
 import { ImportError } from './vit-layouts';
 import { readWeightsFile } from './weights-file';
 
@@ -60,6 +61,9 @@ export async function importDallEEncoder(
         : tensorData('float32', t.shape, Float32Array.from(t.data as ArrayLike<number>)),
     );
   }
-  writeModelFile(out, toModelProto(graph, { paramsAs: 'initializers', paramValues: values }));
+  writeModelFile(
+    out,
+    toModelProto(graph, { paramsAs: 'initializers', paramValues: values, producerVersion: CAE_ONNX_VERSION }),
+  );
   return { spec, tensors: values.size };
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { buildArtifacts } from '../../artifacts/build';
-import { TRAINING_OPTIMIZER } from '../../artifacts/build-plan';
+import { GRAPH_FILES, TRAINING_OPTIMIZER } from '../../artifacts/build-plan';
 import { readManifest } from '../../artifacts/manifest';
 import { readModelFile } from '../../artifacts/onnx-file';
 import { Precision, PRESETS, resolveConfig } from '../../graph-builder/cae/config';
@@ -149,7 +149,8 @@ async function runTraining(flags: TrainFlags, created: CreatedFolder, group: Pro
     }
     const manifest = readManifest(buildDir);
     // A damaged graph is reported by its own path, before anything is copied into the run.
-    for (const graph of ['train_step.onnx', 'grad_step.onnx']) readModelFile(path.join(buildDir, graph));
+    for (const graph of [GRAPH_FILES.train_step, GRAPH_FILES.grad_step])
+      readModelFile(path.join(buildDir, graph));
     if (manifest.config.precision === 'fp16' && (flags.accumulate > 1 || group.size > 1))
       throw new UserError(
         'fp16 builds train with the fused train_step only: drop --accumulate and --distributed',

@@ -30,6 +30,8 @@ export interface SerializeOptions {
   readonly docString?: string;
   /** Key-value metadata stored in the model (e.g. the input normalization of an encoder). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** The cae-onnx version recorded in files it writes (artifacts/version.ts; absent in memory-only models). */
+  readonly producerVersion?: string;
 }
 
 /** The nodes, constants and parameters that the graph outputs depend on, in trace order. */
@@ -162,7 +164,7 @@ export function toModelProto(graph: Graph, options: SerializeOptions): onnx.Mode
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'cae-onnx',
-    producerVersion: '0.1.0',
+    producerVersion: options.producerVersion,
     docString: options.docString,
     metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
     opsetImport: [{ domain: '', version: opset }],

@@ -1,6 +1,7 @@
 import { classifierMetadata } from '../../artifacts/encoder-metadata';
 import type { Manifest } from '../../artifacts/manifest';
 import { writeModelFile } from '../../artifacts/onnx-file';
+import { CAE_ONNX_VERSION } from '../../artifacts/version';
 import { tensorData, TensorData } from '../../graph-builder/core/tensor-data';
 import { buildClassifierGraph } from '../../graph-builder/finetune/classifier';
 import { toModelProto, unsupportedOpset } from '../../graph-builder/onnx/to-model-proto';
@@ -45,6 +46,7 @@ export async function exportClassifier(
       paramValues: params,
       opset,
       metadata: classifierMetadata(manifest),
+      producerVersion: CAE_ONNX_VERSION,
     }),
   );
   const batch = 3;
