@@ -109,12 +109,11 @@ export function graphModel(
   params?: ReadonlyMap<string, TensorData>,
   metadata?: Record<string, string>,
 ): { model: onnx.ModelProto; spec: GraphSpec } {
-  const model = toModelProto(
-    graph,
-    params
-      ? { paramsAs: 'initializers', paramValues: params, metadata, opset, producerVersion: CAE_ONNX_VERSION }
-      : { paramsAs: 'inputs', opset, producerVersion: CAE_ONNX_VERSION },
-  );
+  const model = toModelProto(graph, {
+    ...(params ? { paramsAs: 'initializers', paramValues: params, metadata } : { paramsAs: 'inputs' }),
+    opset,
+    producerVersion: CAE_ONNX_VERSION,
+  });
   const spec = {
     file,
     inputs: valueSpecs(model.graph?.input ?? []),

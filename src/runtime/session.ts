@@ -106,12 +106,9 @@ export class ModelSession {
     feeds: Readonly<Record<string, ort.Tensor>>,
     fetches?: readonly string[] | Readonly<Record<string, ort.Tensor | null>>,
   ): Promise<Record<string, ort.Tensor>> {
-    return annotate(this.callSites, () => {
-      if (!fetches) return this.session.run({ ...feeds });
-      return Array.isArray(fetches)
-        ? this.session.run({ ...feeds }, [...(fetches as readonly string[])])
-        : this.session.run({ ...feeds }, { ...fetches });
-    });
+    return annotate(this.callSites, () =>
+      fetches ? this.session.run({ ...feeds }, fetches) : this.session.run({ ...feeds }),
+    );
   }
 
   /** Ends ORT profiling (when enabled) and returns the profile file it wrote. */

@@ -34,8 +34,8 @@ export class StepSession {
   private downloader?: DeviceDownloader;
   /** Host state: the buffer each `X.next` is written into by the next step. */
   private readonly spare = new Map<string, TensorData>();
-  /** Buffers this session allocated (the only ones it may write into). */
-  private readonly owned = new WeakSet<TensorData['data']>();
+  /** Until the first step has run, the carried state is the caller's (never written into). */
+  private stateIsCallers = true;
 
   private constructor(
     private readonly session: ModelSession,
@@ -104,9 +104,10 @@ export class StepSession {
     for (const name of this.stateNames) {
       const read = this.state.get(name)!;
       this.state.set(name, this.spare.get(name)!);
-      if (this.owned.has(read.data)) this.spare.set(name, read);
-      else this.spare.delete(name);
+      if (this.stateIsCallers) this.spare.delete(name);
+      else this.spare.set(name, read);
     }
+    this.stateIsCallers = false;
     const results: Record<string, TensorData> = {};
     for (const [name, t] of Object.entries(out)) if (!name.endsWith(NEXT)) results[name] = fromOrt(t);
     return results;
@@ -118,7 +119,6 @@ export class StepSession {
     if (!t) {
       const current = this.state.get(name)!;
       t = tensorData(current.dtype, current.shape);
-      this.owned.add(t.data);
       this.spare.set(name, t);
     }
     return t;
@@ -134,11 +134,18 @@ export class StepSession {
     return Object.fromEntries(Object.entries(results).map(([name, t]) => [name, fromOrt(t)]));
   }
 
-  /** The carried tensors on the host (copies, or downloaded from the device when they live there). */
+  /**
+   * The session's tensors on the host: carried ones copied (their buffers are written again two
+   * steps on) or downloaded from the device when they live there.
+   */
   async snapshot(): Promise<Map<string, TensorData>> {
     if (!this.deviceState) {
+      const carried = new Set(this.stateNames);
       return new Map(
-        [...this.state].map(([name, t]) => [name, tensorData(t.dtype, t.shape, t.data.slice())]),
+        [...this.state].map(([name, t]) => [
+          name,
+          carried.has(name) ? tensorData(t.dtype, t.shape, t.data.slice()) : t,
+        ]),
       );
     }
     this.downloader ??= await DeviceDownloader.create(
