@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { readIdxDataset, mnistPaths } from '../../src/runtime/data/idx';
 import { Batch, BatchLoader, LoaderOptions } from '../../src/runtime/data/loader';
 import { epochPermutation } from '../../src/runtime/data/order';
@@ -219,6 +220,27 @@ describe('idx source and errors', () => {
     await loader.close();
     await expect(loader.next()).rejects.toThrow(/closed/);
   });
+});
+
+test('closing the loader lets its workers exit by themselves, also with batches in flight (no terminate)', async () => {
+  const terminate = jest.spyOn(Worker.prototype, 'terminate');
+  const exits: number[] = [];
+  const posted = jest.spyOn(Worker.prototype, 'postMessage');
+  try {
+    const loader = await BatchLoader.open(mnistOptions({ workers: 2, prefetch: 6 }));
+    await loader.next(); // the others of the prefetch are still being built
+    const workers = new Set(posted.mock.contexts as Worker[]);
+    expect(workers.size).toBe(2);
+    for (const w of workers) w.once('exit', (code) => exits.push(code));
+    const started = performance.now();
+    await loader.close();
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(exits).toEqual([0, 0]);
+    expect(terminate).not.toHaveBeenCalled();
+  } finally {
+    terminate.mockRestore();
+    posted.mockRestore();
+  }
 });
 
 test('throughput: MNIST with 2 workers (logged)', async () => {

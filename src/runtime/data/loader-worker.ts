@@ -22,6 +22,10 @@ function main(): void {
     return;
   }
   port.on('message', (req: WorkerRequest) => {
+    if (req.type === 'close') {
+      port.close(); // nothing else keeps this thread alive: it exits once batches in progress end
+      return;
+    }
     builder.build(req.epoch, req.position).then(
       (payload) => {
         const transfer = [payload.images.buffer, payload.labels.buffer];

@@ -95,13 +95,10 @@ export interface BatchPayload {
   readonly skipped: string[];
 }
 
-/** Messages between the loader and its worker threads. */
-export type WorkerRequest = {
-  readonly type: 'batch';
-  readonly id: number;
-  readonly epoch: number;
-  readonly position: number;
-};
+/** Messages between the loader and its worker threads ('close': stop listening and exit). */
+export type WorkerRequest =
+  | { readonly type: 'batch'; readonly id: number; readonly epoch: number; readonly position: number }
+  | { readonly type: 'close' };
 
 export type WorkerResponse =
   | { readonly type: 'ready'; readonly size: number }
